@@ -1,0 +1,15 @@
+import { nd, autograd } from '../src/ndarray/index.js';
+const a = nd.array([[1, 2, 3], [4, 5, 6]]);
+const b = nd.array([10, 20, 30]);
+const c = nd.add(a, b).mul(2);
+console.log(await c.toArray());
+console.log(await nd.sum(c, { axis: 1, keepdims: true }).toArray());
+console.log(await nd.sum(c).item(), await nd.mean(c, 0).toArray(), await nd.max(c, 1).toArray());
+console.log(await nd.transpose(a).toArray(), await nd.slice(a, [0, 1], [2, 3]).toArray());
+console.log(await nd.softmax(a).toArray());
+const x = nd.array([[1, -2], [3, 4]]); x.attachGrad();
+const y = autograd.record(() => nd.sum(nd.square(x).mul(nd.array([1, 2]))));
+y.backward();
+console.log('grad', await x.grad!.toArray());
+const big = nd.random.uniform(0, 1, [1000, 65]);
+console.log('mean~0.5', await nd.mean(big).item(), await nd.sum(big, 0).shape);

@@ -1,0 +1,366 @@
+// Turns one fusion group (elementwise chain, reduction with prologue/epilogue, gather, or kernel
+// template with an epilogue) into one WGSL compute shader, its bindings and its dispatch size.
+import type { Node } from '../graph/ir.js';
+import { getOp, type ElementwiseOp, type GatherOp, type KernelOp, type ReduceOp, type SourceOp } from '../graph/registry.js';
+import { sizeOf, stridesOf, type DType, type Shape } from '../graph/types.js';
+import { f32 } from './literals.js';
+import { PRELUDE } from './prelude.js';
+
+export type GroupKind = 'elementwise' | 'reduce' | 'gather' | 'kernel';
+
+export interface FusionGroup {
+  kind: GroupKind;
+  /** Computed nodes in topological order. */
+  nodes: readonly Node[];
+  /** Nodes whose values leave the group (written to buffers). */
+  outputs: readonly Node[];
+}
+
+/**
+ * 'uniform': shapes are read from a small storage buffer, so one pipeline serves every shape of
+ * the same rank and broadcast pattern (eager mode). 'const': shapes are WGSL constants (plans).
+ */
+export type ShapeMode = 'uniform' | 'const';
+
+export interface KernelSpec {
+  label: string;
+  wgsl: string;
+  reads: readonly Node[];
+  writes: readonly Node[];
+  readTypes: readonly DType[];
+  /** Shape data for 'uniform' mode, bound after the outputs; null when the shader needs none. */
+  meta: Uint32Array | null;
+  workgroups: readonly [number, number, number];
+}
+
+export interface EmitOptions {
+  mode: ShapeMode;
+  tuning?: Readonly<Record<string, number>>;
+  label?: string;
+}
+
+const WG = 64;
+const wgslType = (d: DType) => (d === 'int32' ? 'i32' : 'f32');
+
+/** External inputs of a group: inputs of its nodes that it does not compute (scalars inline). */
+export function groupReads(group: FusionGroup): Node[] {
+  const inside = new Set(group.nodes);
+  const reads: Node[] = [];
+  for (const n of group.nodes) {
+    for (const i of n.inputs) if (!inside.has(i) && !i.isScalarConstant && !reads.includes(i)) reads.push(i);
+  }
+  return reads;
+}
+
+class Writer {
+  readonly meta: number[] = [];
+  readonly lines: string[] = [];
+  private tmp = 0;
+  constructor(readonly mode: ShapeMode) {}
+  /** A shape-derived number: a literal in const mode, a meta slot in uniform mode. */
+  num(v: number): string {
+    if (this.mode === 'const') return `${v}u`;
+    this.meta.push(v);
+    return `dims[${this.meta.length - 1}]`;
+  }
+  fresh(prefix: string): string {
+    return `${prefix}${this.tmp++}`;
+  }
+  line(s: string): void {
+    this.lines.push(s);
+  }
+}
+
+/** Decomposes a linear index into coordinates of `shape`, emitting `let` lines. */
+function coordsOf(w: Writer, index: string, shape: Shape, prefix: string): string[] {
+  const coords = new Array<string>(shape.length);
+  if (shape.length === 0) return coords;
+  let rest = index;
+  for (let d = shape.length - 1; d >= 0; d--) {
+    const name = w.fresh(prefix);
+    if (d === 0) {
+      w.line(`let ${name} = ${rest};`);
+    } else {
+      const dim = w.num(shape[d]);
+      w.line(`let ${name} = ${rest} % ${dim};`);
+      const next = w.fresh('r');
+      w.line(`let ${next} = ${rest} / ${dim};`);
+      rest = next;
+    }
+    coords[d] = name;
+  }
+  return coords;
+}
+
+/** Offset of a leaf of shape `leaf` broadcast (right-aligned) against coordinates of `iter`. */
+function broadcastOffset(w: Writer, leaf: Shape, iter: Shape, coords: readonly string[]): string {
+  const strides = stridesOf(leaf);
+  const shift = iter.length - leaf.length;
+  const terms: string[] = [];
+  for (let d = 0; d < leaf.length; d++) {
+    if (leaf[d] === 1 && w.mode === 'const') continue;
+    const stride = leaf[d] === 1 ? 0 : strides[d];
+    terms.push(w.mode === 'const' && stride === 1 ? coords[d + shift] : `${coords[d + shift]} * ${w.num(stride)}`);
+  }
+  return terms.length ? terms.join(' + ') : '0u';
+}
+
+interface Scope {
+  /** Value expression of nodes already computed in this scope. */
+  values: Map<Node, string>;
+  iter: Shape;
+  /** Linear index over `iter` (for same-shape leaves and sources). */
+  index: string;
+  coords: () => string[];
+}
+
+function sameShapeAs(a: Shape, b: Shape): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+/** Emits `let` lines computing `nodes` (elementwise or source) in a scope; returns nothing. */
+function emitElementwise(w: Writer, nodes: readonly Node[], scope: Scope, binding: Map<Node, string>): void {
+  const value = (n: Node): string => {
+    const known = scope.values.get(n);
+    if (known) return known;
+    if (n.isScalarConstant) return f32(n.value as number);
+    const buf = binding.get(n);
+    if (!buf) throw new Error(`webgluon internal: ${n.op} %${n.id} has no value in this kernel`);
+    let offset: string;
+    if (sizeOf(n.shape) === 1) offset = '0u';
+    else if (sameShapeAs(n.shape, scope.iter)) offset = scope.index;
+    else offset = broadcastOffset(w, n.shape, scope.iter, scope.coords());
+    const load = `${buf}[${offset}]`;
+    const v = w.fresh('x');
+    w.line(`let ${v} = ${n.dtype === 'int32' ? `f32(${load})` : load};`);
+    scope.values.set(n, v);
+    return v;
+  };
+  for (const n of nodes) {
+    const op = getOp(n.op);
+    let expr: string;
+    if (op.kind === 'elementwise') expr = (op as ElementwiseOp).wgsl(n.inputs.map(value), n.attrs);
+    else if (op.kind === 'source') expr = (op as SourceOp).wgsl(scope.index, n.attrs);
+    else throw new Error(`webgluon internal: ${n.op} cannot be fused as elementwise`);
+    const v = w.fresh('v');
+    w.line(`let ${v} = ${expr};`);
+    scope.values.set(n, v);
+  }
+}
+
+function lazyCoords(w: Writer, index: string, shape: Shape): () => string[] {
+  let cached: string[] | null = null;
+  return () => (cached ??= coordsOf(w, index, shape, 'c'));
+}
+
+function store(n: Node, buf: string, index: string, v: string): string {
+  return `${buf}[${index}] = ${n.dtype === 'int32' ? `i32(${v})` : v};`;
+}
+
+/** Binding order is always: reads, writes, meta — the runtime builds bind groups in that order. */
+function header(reads: readonly Node[], writes: readonly Node[], meta: boolean, readName = (k: number) => `in${k}`): string {
+  const lines: string[] = [];
+  let b = 0;
+  reads.forEach((n, k) => lines.push(`@group(0) @binding(${b++}) var<storage, read> ${readName(k)}: array<${wgslType(n.dtype)}>;`));
+  writes.forEach((n, k) => lines.push(`@group(0) @binding(${b++}) var<storage, read_write> out${k}: array<${wgslType(n.dtype)}>;`));
+  if (meta) lines.push(`@group(0) @binding(${b++}) var<storage, read> dims: array<u32>;`);
+  return lines.join('\n');
+}
+
+function dispatch1d(threads: number, wg: number): [number, number, number] {
+  return [Math.max(1, Math.min(65535, Math.ceil(threads / wg))), 1, 1];
+}
+
+function finish(w: Writer, reads: readonly Node[], writes: readonly Node[], body: string, workgroups: readonly [number, number, number],
+  label: string): KernelSpec {
+  const meta = w.mode === 'uniform' && w.meta.length > 0;
+  const wgsl = `${header(reads, writes, meta)}\n${PRELUDE}\n${body}`;
+  return { label, wgsl, reads, writes, readTypes: reads.map((n) => n.dtype),
+    meta: meta ? Uint32Array.from(w.meta) : null, workgroups };
+}
+
+function emitElementwiseGroup(group: FusionGroup, opts: EmitOptions, label: string): KernelSpec {
+  const w = new Writer(opts.mode);
+  const reads = groupReads(group);
+  const iter = group.outputs[0].shape;
+  const n = sizeOf(iter);
+  const binding = new Map(reads.map((r, k) => [r, `in${k}`] as const));
+  const total = w.num(n);
+  const scope: Scope = { values: new Map(), iter, index: 'i', coords: lazyCoords(w, 'i', iter) };
+  emitElementwise(w, group.nodes, scope, binding);
+  group.outputs.forEach((o, k) => w.line(store(o, `out${k}`, 'i', scope.values.get(o)!)));
+  const body = `@compute @workgroup_size(${WG})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  for (var i = gid.x; i < ${total}; i += nwg.x * ${WG}u) {
+    ${w.lines.join('\n    ')}
+  }
+}`;
+  return finish(w, reads, group.outputs, body, dispatch1d(n, WG), label);
+}
+
+function splitAtReduce(group: FusionGroup): { pro: Node[]; red: Node; epi: Node[] } {
+  const red = group.nodes.find((n) => getOp(n.op).kind === 'reduce')!;
+  const before = new Set<Node>();
+  const visit = (n: Node) => {
+    for (const i of n.inputs) if (group.nodes.includes(i) && !before.has(i)) { before.add(i); visit(i); }
+  };
+  visit(red);
+  return { pro: group.nodes.filter((n) => before.has(n)), red, epi: group.nodes.filter((n) => n !== red && !before.has(n)) };
+}
+
+function emitReduceGroup(group: FusionGroup, opts: EmitOptions, label: string): KernelSpec {
+  const w = new Writer(opts.mode);
+  const reads = groupReads(group);
+  const binding = new Map(reads.map((r, k) => [r, `in${k}`] as const));
+  const { pro, red, epi } = splitAtReduce(group);
+  const body = (getOp(red.op) as ReduceOp).reduce;
+  const x = red.inputs[0].shape;
+  const axes = reduceAxesOf(red);
+  const kept = x.map((_, d) => d).filter((d) => !axes.includes(d));
+  const nOut = sizeOf(red.shape);
+  const nRed = sizeOf(axes.map((d) => x[d]));
+  const useWorkgroup = nRed >= (opts.tuning?.reduceWorkgroupMin ?? 512) || (nOut < 64 && nRed >= 64);
+  const wg = useWorkgroup ? 128 : WG;
+
+  // Output coordinates over x's kept axes; `o` is the output's linear index.
+  const keptCoords = coordsOf(w, 'o', kept.map((d) => x[d]), 'k');
+  const preamble = w.lines.splice(0);
+  const redCoords = coordsOf(w, 'j', axes.map((d) => x[d]), 'q');
+  const full = x.map((_, d) => (axes.includes(d) ? redCoords[axes.indexOf(d)] : keptCoords[kept.indexOf(d)]));
+  const scope: Scope = { values: new Map(), iter: x, index: '0u', coords: () => full };
+  // A same-shape leaf needs the linear index into x; compute it from the full coordinates.
+  const strides = stridesOf(x);
+  const linear = x.length ? x.map((_, d) => `${full[d]} * ${w.num(strides[d])}`).join(' + ') : '0u';
+  const lin = w.fresh('lin');
+  w.line(`let ${lin} = ${linear};`);
+  scope.index = lin;
+  emitElementwise(w, pro, scope, binding);
+  const src = red.inputs[0];
+  const inVal = scope.values.get(src) ?? loadLeaf(w, src, scope, binding);
+  w.line(`acc = ${body.combine('acc', inVal)};`);
+  const loopBody = w.lines.splice(0);
+
+  const count = w.num(nRed);
+  const finalize = body.finalize ? body.finalize('acc', `f32(${count})`) : 'acc';
+  const outScope: Scope = { values: new Map([[red, 'rv']]), iter: red.shape, index: 'o', coords: lazyCoords(w, 'o', red.shape) };
+  emitElementwise(w, epi, outScope, binding);
+  group.outputs.forEach((o, k) => w.line(store(o, `out${k}`, 'o', outScope.values.get(o)!)));
+  const epilogue = w.lines.splice(0);
+  const total = w.num(nOut);
+  const identity = f32(body.identity);
+
+  const text = useWorkgroup ? `var<workgroup> partial: array<f32, ${wg}>;
+@compute @workgroup_size(${wg})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  for (var o = wid.x; o < ${total}; o += nwg.x) {
+    ${preamble.join('\n    ')}
+    var acc = ${identity};
+    for (var j = lid.x; j < ${count}; j += ${wg}u) {
+      ${loopBody.join('\n      ')}
+    }
+    partial[lid.x] = acc;
+    workgroupBarrier();
+    for (var s = ${wg / 2}u; s > 0u; s >>= 1u) {
+      if (lid.x < s) { partial[lid.x] = ${body.combine(`partial[lid.x]`, `partial[lid.x + s]`)}; }
+      workgroupBarrier();
+    }
+    if (lid.x == 0u) {
+      acc = partial[0];
+      let rv = ${finalize};
+      ${epilogue.join('\n      ')}
+    }
+    workgroupBarrier();
+  }
+}` : `@compute @workgroup_size(${wg})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  for (var o = gid.x; o < ${total}; o += nwg.x * ${wg}u) {
+    ${preamble.join('\n    ')}
+    var acc = ${identity};
+    for (var j = 0u; j < ${count}; j++) {
+      ${loopBody.join('\n      ')}
+    }
+    let rv = ${finalize};
+    ${epilogue.join('\n    ')}
+  }
+}`;
+  const workgroups = useWorkgroup ? [Math.min(nOut, 65535), 1, 1] as [number, number, number] : dispatch1d(nOut, wg);
+  return finish(w, reads, group.outputs, text, workgroups, label);
+}
+
+function loadLeaf(w: Writer, n: Node, scope: Scope, binding: Map<Node, string>): string {
+  if (n.isScalarConstant) return f32(n.value as number);
+  const buf = binding.get(n)!;
+  const offset = sizeOf(n.shape) === 1 ? '0u' : sameShapeAs(n.shape, scope.iter) ? scope.index : broadcastOffset(w, n.shape, scope.iter, scope.coords());
+  const v = w.fresh('x');
+  w.line(`let ${v} = ${n.dtype === 'int32' ? `f32(${buf}[${offset}])` : `${buf}[${offset}]`};`);
+  return v;
+}
+
+function reduceAxesOf(red: Node): number[] {
+  const x = red.inputs[0].shape;
+  const axis = red.attrs.axis;
+  if (axis === null || axis === undefined) return x.map((_, d) => d);
+  const list = typeof axis === 'number' ? [axis] : (axis as number[]);
+  return [...new Set(list.map((a) => (a < 0 ? a + x.length : a)))].sort((a, b) => a - b);
+}
+
+function emitGatherGroup(group: FusionGroup, label: string): KernelSpec {
+  const w = new Writer('const');
+  const node = group.nodes[0];
+  const op = getOp(node.op) as GatherOp;
+  const reads = groupReads(group);
+  const n = sizeOf(node.shape);
+  const coords = coordsOf(w, 'i', node.shape, 'c');
+  const inShapes = node.inputs.map((i) => i.shape);
+  const load = (k: number, c: readonly string[]): string => {
+    const input = node.inputs[k];
+    if (input.isScalarConstant) return f32(input.value as number);
+    const st = stridesOf(input.shape);
+    const off = c.length ? c.map((x, d) => `(${x}) * ${st[d]}u`).join(' + ') : '0u';
+    const raw = `in${reads.indexOf(input)}[${off}]`;
+    return input.dtype === 'int32' ? `f32(${raw})` : raw;
+  };
+  const expr = op.gather({ out: coords, outShape: node.shape, inShapes, load }, node.attrs);
+  w.line(store(node, 'out0', 'i', expr));
+  const body = `@compute @workgroup_size(${WG})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  for (var i = gid.x; i < ${n}u; i += nwg.x * ${WG}u) {
+    ${w.lines.join('\n    ')}
+  }
+}`;
+  return finish(w, reads, group.outputs, body, dispatch1d(n, WG), label);
+}
+
+function emitKernelGroup(group: FusionGroup, opts: EmitOptions, label: string): KernelSpec {
+  const kernelNode = group.nodes[0];
+  const op = getOp(kernelNode.op) as KernelOp;
+  const epi = group.nodes.slice(1);
+  const out = group.outputs[0];
+  const kernelReads = kernelNode.inputs.filter((i) => !i.isScalarConstant);
+  const epiReads = groupReads({ kind: 'elementwise', nodes: epi, outputs: [out] }).filter((r) => r !== kernelNode);
+  const w = new Writer('const');
+  const binding = new Map(epiReads.map((r, k) => [r, `ep${k}`] as const));
+  const scope: Scope = { values: new Map([[kernelNode, 'v']]), iter: kernelNode.shape, index: 'i', coords: lazyCoords(w, 'i', kernelNode.shape) };
+  emitElementwise(w, epi, scope, binding);
+  const epilogueFn = `fn epilogue(v: f32, i: u32) -> f32 {\n  ${w.lines.join('\n  ')}\n  return ${scope.values.get(out)};\n}`;
+  const reads = [...kernelReads, ...epiReads];
+  const src = op.kernel({
+    inShapes: kernelNode.inputs.map((i) => i.shape), inDTypes: kernelNode.inputs.map((i) => i.dtype),
+    outShape: kernelNode.shape, outDType: kernelNode.dtype, attrs: kernelNode.attrs, tuning: opts.tuning ?? {},
+  });
+  const nk = kernelReads.length;
+  const wgsl = `${header(reads, [out], false, (k) => (k < nk ? `in${k}` : `ep${k - nk}`))}\n${PRELUDE}\n${epilogueFn}\n${src.body}`;
+  return { label, wgsl, reads, writes: [out], readTypes: reads.map((r) => r.dtype), meta: null, workgroups: src.workgroups };
+}
+
+/** Emits the shader for one fusion group. */
+export function emitKernel(group: FusionGroup, opts: EmitOptions): KernelSpec {
+  const main = group.nodes.find((n) => getOp(n.op).kind !== 'elementwise') ?? group.nodes[group.nodes.length - 1];
+  const label = opts.label ?? `${group.nodes.map((n) => n.op).join('+')} @ ${main.path || '<eager>'}`;
+  switch (group.kind) {
+    case 'elementwise': return emitElementwiseGroup(group, opts, label);
+    case 'reduce': return emitReduceGroup(group, opts, label);
+    case 'gather': return emitGatherGroup(group, label);
+    case 'kernel': return emitKernelGroup(group, opts, label);
+  }
+}

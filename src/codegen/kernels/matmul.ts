@@ -1,0 +1,229 @@
+// The `dot` kernel template: shape-specialised WGSL for (batched) matmul with transpose flags.
+// Two tilings of one loop nest: registers only (fast on lavapipe) or workgroup-memory staging.
+import type { KernelContext, KernelSource, KernelTemplate } from '../kernel_template.js';
+
+/** WGSL allows at most 65535 workgroups per dimension: larger counts fold into y. */
+const MAX_GROUPS = 65535;
+
+export function dispatchGroups(groups: number): [number, number, number] {
+  if (groups <= MAX_GROUPS) return [Math.max(1, groups), 1, 1];
+  return [MAX_GROUPS, Math.ceil(groups / MAX_GROUPS), 1];
+}
+
+/** The linear workgroup index for a dispatch made by dispatchGroups (uniform over a workgroup). */
+export function linearGroup(groups: number): string {
+  return groups <= MAX_GROUPS ? 'wid.x' : `wid.x + wid.y * ${MAX_GROUPS}u`;
+}
+
+export function vecType(width: number): string {
+  return width === 1 ? 'f32' : `vec${width}<f32>`;
+}
+
+/**
+ * out[p, m, n] = Σ_k A[p, m, k] · B[p, k, n], with every operand read through strides, so that
+ * transposes and a 2-D operand shared by all batches cost nothing.
+ */
+export interface DotGeometry {
+  batch: number;
+  M: number;
+  N: number;
+  K: number;
+  /** Element strides of A along batch, m and k, and of B along batch, k and n. */
+  aBatch: number; aM: number; aK: number;
+  bBatch: number; bK: number; bN: number;
+}
+
+export function dotGeometry(ctx: Pick<KernelContext, 'inShapes' | 'outShape' | 'attrs'>): DotGeometry {
+  const [a, b] = ctx.inShapes;
+  const ta = ctx.attrs.transposeA === true;
+  const tb = ctx.attrs.transposeB === true;
+  const rank = ctx.outShape.length;
+  const M = ctx.outShape[rank - 2];
+  const N = ctx.outShape[rank - 1];
+  const K = ta ? a[a.length - 2] : a[a.length - 1];
+  return {
+    batch: rank === 3 ? ctx.outShape[0] : 1, M, N, K,
+    aBatch: a.length === 3 ? M * K : 0, aM: ta ? 1 : K, aK: ta ? M : 1,
+    bBatch: b.length === 3 ? K * N : 0, bK: tb ? 1 : N, bN: tb ? K : 1,
+  };
+}
+
+/**
+ * Tuning (ctx.tuning):
+ * - tileM, tileN (8, 4): outputs per invocation, rows × columns, held in registers.
+ * - workgroupSize (64): invocations per workgroup in the register tiling.
+ * - workgroupTiling (0): 1 stages tileK-deep slices of A and B in workgroup memory, shared by a
+ *   16 × 16 grid of invocations (a (16·tileM) × (16·tileN) block); what real GPUs want.
+ * - tileK (16): depth of a staged slice in the workgroup tiling.
+ */
+export const matmulKernel: KernelTemplate = (ctx) => {
+  const g = dotGeometry(ctx);
+  const tm = ctx.tuning.tileM ?? 8;
+  const tn = ctx.tuning.tileN ?? 4;
+  return ctx.tuning.workgroupTiling
+    ? workgroupTiled(g, tm, tn, ctx.tuning.tileK ?? 16)
+    : registerTiled(g, tm, tn, ctx.tuning.workgroupSize ?? 64);
+};
+
+const range = (n: number) => [...Array(n).keys()];
+
+/** Column chunks of at most 4, so that a row of the tile is a few vec4 accumulators. */
+function chunks(tn: number): { start: number; width: number }[] {
+  return range(Math.ceil(tn / 4)).map((q) => ({ start: 4 * q, width: Math.min(4, tn - 4 * q) }));
+}
+
+/**
+ * Each invocation owns a tileM × tileN block of outputs. The rows of a workgroup's blocks are the
+ * same, so on lavapipe (which runs invocations as SIMD lanes) A's loads are uniform scalar loads;
+ * K runs four at a time so each A row and each B row segment is read as a vec4.
+ */
+function registerTiled(g: DotGeometry, tm: number, tn: number, wg: number): KernelSource {
+  const rowTiles = Math.ceil(g.M / tm);
+  const colTiles = Math.ceil(g.N / tn);
+  const colGroups = Math.ceil(colTiles / wg);
+  const groups = g.batch * rowTiles * colGroups;
+  const cs = chunks(tn);
+  const k4 = g.K - (g.K % 4);
+  const lines: string[] = [];
+  const emit = (s: string) => lines.push(s);
+
+  // Out-of-range rows and columns are clamped on load (never branch in the K loop) and skipped on store.
+  const aRow = (i: number) => `aRow${i}`;
+  const bCol = (j: number) => `bCol${j}`;
+  const aAt = (i: number, k: string) => `in0[${aRow(i)} + (${k}) * ${g.aK}u]`;
+  const bAt = (k: string, j: number) => `in1[bBase + (${k}) * ${g.bK}u + ${bCol(j)}]`;
+
+  const step = (k: string, unroll: number) => {
+    for (let i = 0; i < tm; i++) {
+      const parts = range(unroll).map((u) => aAt(i, `${k} + ${u}u`));
+      emit(`    let a${i} = ${unroll === 1 ? parts[0] : `vec4<f32>(${parts.join(', ')})`};`);
+    }
+    for (let u = 0; u < unroll; u++) {
+      for (const [q, c] of cs.entries()) {
+        const parts = range(c.width).map((j) => bAt(`${k} + ${u}u`, c.start + j));
+        emit(`    let b${u}_${q} = ${c.width === 1 ? parts[0] : `${vecType(c.width)}(${parts.join(', ')})`};`);
+      }
+    }
+    for (let i = 0; i < tm; i++) {
+      for (const q of cs.keys()) {
+        const terms = range(unroll).map((u) => `${unroll === 1 ? `a${i}` : `a${i}.${'xyzw'[u]}`} * b${u}_${q}`);
+        emit(`    acc${i}_${q} += ${terms.join(' + ')};`);
+      }
+    }
+  };
+
+  emit(`@compute @workgroup_size(${wg})`);
+  emit(`fn main(@builtin(workgroup_id) wid: vec3<u32>,`);
+  emit(`        @builtin(local_invocation_id) lid: vec3<u32>) {`);
+  emit(`  let group = ${linearGroup(groups)};`);
+  emit(`  if (group >= ${groups}u) { return; }`);
+  emit(`  let colTile = (group % ${colGroups}u) * ${wg}u + lid.x;`);
+  emit(`  let rowTile = (group / ${colGroups}u) % ${rowTiles}u;`);
+  emit(`  let p = group / ${colGroups * rowTiles}u;`);
+  emit(`  if (colTile >= ${colTiles}u) { return; }`);
+  emit(`  let row0 = rowTile * ${tm}u;`);
+  emit(`  let col0 = colTile * ${tn}u;`);
+  emit(`  let bBase = p * ${g.bBatch}u;`);
+  for (let i = 0; i < tm; i++) emit(`  let ${aRow(i)} = p * ${g.aBatch}u + min(row0 + ${i}u, ${g.M - 1}u) * ${g.aM}u;`);
+  for (let j = 0; j < tn; j++) emit(`  let ${bCol(j)} = min(col0 + ${j}u, ${g.N - 1}u) * ${g.bN}u;`);
+  for (let i = 0; i < tm; i++) {
+    for (const [q, c] of cs.entries()) emit(`  var acc${i}_${q} = ${vecType(c.width)}();`);
+  }
+  if (k4 > 0) {
+    emit(`  for (var k = 0u; k < ${k4}u; k += 4u) {`);
+    step('k', 4);
+    emit(`  }`);
+  }
+  if (g.K > k4) {
+    emit(`  for (var k = ${k4}u; k < ${g.K}u; k++) {`);
+    step('k', 1);
+    emit(`  }`);
+  }
+  emit(`  let outBase = p * ${g.M * g.N}u;`);
+  for (let i = 0; i < tm; i++) {
+    emit(`  if (row0 + ${i}u < ${g.M}u) {`);
+    for (const [q, c] of cs.entries()) {
+      for (let j = 0; j < c.width; j++) {
+        const col = c.start + j;
+        const v = c.width === 1 ? `acc${i}_${q}` : `acc${i}_${q}.${'xyzw'[j]}`;
+        emit(`    if (col0 + ${col}u < ${g.N}u) { let o = outBase + (row0 + ${i}u) * ${g.N}u + col0 + ${col}u; out0[o] = epilogue(${v}, o); }`);
+      }
+    }
+    emit(`  }`);
+  }
+  emit(`}`);
+  return { body: lines.join('\n'), workgroups: dispatchGroups(groups) };
+}
+
+/**
+ * Classic shared-memory tiling: a 16 × 16 grid of invocations loads a tileK-deep slice of A
+ * ((16·tm) rows) and of B ((16·tn) columns) into workgroup memory, then each invocation multiplies
+ * its tm × tn block from there. Invocation (tx, ty) owns rows ty + 16·i and columns tx + 16·j, so
+ * that neighbouring invocations read neighbouring words of workgroup memory.
+ */
+function workgroupTiled(g: DotGeometry, tm: number, tn: number, tk: number): KernelSource {
+  const T = 16;
+  const bm = T * tm;
+  const bn = T * tn;
+  const rowTiles = Math.ceil(g.M / bm);
+  const colTiles = Math.ceil(g.N / bn);
+  const groups = g.batch * rowTiles * colTiles;
+  const kTiles = Math.ceil(g.K / tk);
+  const lines: string[] = [];
+  const emit = (s: string) => lines.push(s);
+  const loadsA = Math.ceil((bm * tk) / (T * T));
+  const loadsB = Math.ceil((bn * tk) / (T * T));
+
+  emit(`var<workgroup> tileA: array<f32, ${tk * bm}>;`);
+  emit(`var<workgroup> tileB: array<f32, ${tk * bn}>;`);
+  emit(`@compute @workgroup_size(${T}, ${T})`);
+  emit(`fn main(@builtin(workgroup_id) wid: vec3<u32>,`);
+  emit(`        @builtin(local_invocation_id) lid: vec3<u32>, @builtin(local_invocation_index) li: u32) {`);
+  emit(`  let group = ${linearGroup(groups)};`);
+  // A workgroup-uniform exit, before any barrier, as WGSL's uniformity rules require.
+  emit(`  if (group >= ${groups}u) { return; }`);
+  emit(`  let colTile = group % ${colTiles}u;`);
+  emit(`  let rowTile = (group / ${colTiles}u) % ${rowTiles}u;`);
+  emit(`  let p = group / ${colTiles * rowTiles}u;`);
+  emit(`  let row0 = rowTile * ${bm}u;`);
+  emit(`  let col0 = colTile * ${bn}u;`);
+  emit(`  let aBase = p * ${g.aBatch}u;`);
+  emit(`  let bBase = p * ${g.bBatch}u;`);
+  for (let i = 0; i < tm; i++) for (let j = 0; j < tn; j++) emit(`  var acc${i}_${j} = 0.0;`);
+  emit(`  for (var kt = 0u; kt < ${kTiles}u; kt++) {`);
+  emit(`    let k0 = kt * ${tk}u;`);
+  // Staged as tileA[k][m] and tileB[k][n]; elements past the matrix edge are stored as zero.
+  for (let r = 0; r < loadsA; r++) {
+    emit(`    { let e = li + ${r * T * T}u;`);
+    emit(`      if (e < ${bm * tk}u) {`);
+    emit(`        let kk = e / ${bm}u; let mm = e % ${bm}u; let m = row0 + mm; let k = k0 + kk;`);
+    emit(`        var v = 0.0;`);
+    emit(`        if (m < ${g.M}u && k < ${g.K}u) { v = in0[aBase + m * ${g.aM}u + k * ${g.aK}u]; }`);
+    emit(`        tileA[e] = v; } }`);
+  }
+  for (let r = 0; r < loadsB; r++) {
+    emit(`    { let e = li + ${r * T * T}u;`);
+    emit(`      if (e < ${bn * tk}u) {`);
+    emit(`        let kk = e / ${bn}u; let nn = e % ${bn}u; let n = col0 + nn; let k = k0 + kk;`);
+    emit(`        var v = 0.0;`);
+    emit(`        if (n < ${g.N}u && k < ${g.K}u) { v = in1[bBase + k * ${g.bK}u + n * ${g.bN}u]; }`);
+    emit(`        tileB[e] = v; } }`);
+  }
+  emit(`    workgroupBarrier();`);
+  emit(`    for (var kk = 0u; kk < ${tk}u; kk++) {`);
+  for (let i = 0; i < tm; i++) emit(`      let a${i} = tileA[kk * ${bm}u + lid.y + ${T * i}u];`);
+  for (let j = 0; j < tn; j++) emit(`      let b${j} = tileB[kk * ${bn}u + lid.x + ${T * j}u];`);
+  for (let i = 0; i < tm; i++) for (let j = 0; j < tn; j++) emit(`      acc${i}_${j} = fma(a${i}, b${j}, acc${i}_${j});`);
+  emit(`    }`);
+  emit(`    workgroupBarrier();`);
+  emit(`  }`);
+  emit(`  let outBase = p * ${g.M * g.N}u;`);
+  for (let i = 0; i < tm; i++) {
+    for (let j = 0; j < tn; j++) {
+      emit(`  { let m = row0 + lid.y + ${T * i}u; let n = col0 + lid.x + ${T * j}u;`);
+      emit(`    if (m < ${g.M}u && n < ${g.N}u) { let o = outBase + m * ${g.N}u + n; out0[o] = epilogue(acc${i}_${j}, o); } }`);
+    }
+  }
+  emit(`}`);
+  return { body: lines.join('\n'), workgroups: dispatchGroups(groups) };
+}

@@ -1,0 +1,4 @@
+// gluon.data.vision: the image datasets, grouped as in MXNet so that user code reads the same.
+// Only ImageFolderDataset so far; it lives in image_folder.ts.
+export { ImageFolderDataset } from './image_folder.js';
+export type { ImageFolderOptions, ImageSample } from './image_folder.js';

@@ -1,0 +1,148 @@
+// Elementwise ops: one WGSL expression and one scalar reference each, over NumPy-broadcast
+// inputs. Fusion inlines these expressions; gradients are compositions of these same ops.
+import { defineOp, type ElementwiseOp, type GradRule, type In } from '../registry.js';
+import { broadcastShapes } from '../shape.js';
+import type { DType, Shape } from '../types.js';
+import { f32 } from '../../codegen/literals.js';
+
+declare module '../registry.js' {
+  interface OpSignatures<T> {
+    add(a: In<T>, b: In<T>): T;
+    sub(a: In<T>, b: In<T>): T;
+    mul(a: In<T>, b: In<T>): T;
+    div(a: In<T>, b: In<T>): T;
+    pow(a: In<T>, b: In<T>): T;
+    maximum(a: In<T>, b: In<T>): T;
+    minimum(a: In<T>, b: In<T>): T;
+    greater(a: In<T>, b: In<T>): T;
+    greaterEqual(a: In<T>, b: In<T>): T;
+    lesser(a: In<T>, b: In<T>): T;
+    lesserEqual(a: In<T>, b: In<T>): T;
+    equal(a: In<T>, b: In<T>): T;
+    notEqual(a: In<T>, b: In<T>): T;
+    neg(x: In<T>): T;
+    abs(x: In<T>): T;
+    sign(x: In<T>): T;
+    square(x: In<T>): T;
+    sqrt(x: In<T>): T;
+    exp(x: In<T>): T;
+    log(x: In<T>): T;
+    relu(x: In<T>): T;
+    sigmoid(x: In<T>): T;
+    tanh(x: In<T>): T;
+    clip(x: In<T>, lo: number, hi: number): T;
+    inRange(x: In<T>, lo: number, hi: number): T;
+    where(cond: In<T>, x: In<T>, y: In<T>): T;
+    blockGrad(x: In<T>): T;
+    identity(x: In<T>): T;
+    astype(x: In<T>, dtype: DType): T;
+    broadcastTo(x: In<T>, shape: readonly number[]): T;
+  }
+}
+
+const broadcast = (name: string) => (shapes: readonly Shape[]) => broadcastShapes(name, shapes);
+const floatOut = (): DType => 'float32';
+const numericOut = (d: readonly DType[]): DType => (d.every((t) => t === 'int32') ? 'int32' : 'float32');
+
+function unary(name: string, wgsl: (x: string) => string, cpu: (x: number) => number, grad?: GradRule,
+  dtype: (d: readonly DType[]) => DType = floatOut): ElementwiseOp {
+  return defineOp({ name, kind: 'elementwise', inputs: ['x'], shape: (s) => [...s[0]], dtype,
+    wgsl: (x) => wgsl(x[0]), cpu: (x) => cpu(x[0]), grad });
+}
+
+function binary(name: string, wgsl: (a: string, b: string) => string, cpu: (a: number, b: number) => number,
+  grad?: GradRule, dtype: (d: readonly DType[]) => DType = numericOut): ElementwiseOp {
+  return defineOp({ name, kind: 'elementwise', inputs: ['a', 'b'], shape: broadcast(name), dtype,
+    wgsl: (x) => wgsl(x[0], x[1]), cpu: (x) => cpu(x[0], x[1]), grad });
+}
+
+const bool = (c: string) => `select(0.0, 1.0, ${c})`;
+/** Comparisons are piecewise constant: their gradient is zero everywhere it exists. */
+const zeroGrad: GradRule = () => [null, null];
+
+binary('add', (a, b) => `(${a} + ${b})`, (a, b) => a + b, (F, { dy }) => [dy, dy]);
+binary('sub', (a, b) => `(${a} - ${b})`, (a, b) => a - b, (F, { dy }) => [dy, F.neg(dy)]);
+binary('mul', (a, b) => `(${a} * ${b})`, (a, b) => Math.fround(a * b),
+  (F, { x: [a, b], dy }) => [F.mul(dy, b), F.mul(dy, a)]);
+binary('div', (a, b) => `(${a} / ${b})`, (a, b) => a / b,
+  (F, { x: [a, b], y, dy }) => [F.div(dy, b), F.neg(F.div(F.mul(dy, y), b))], floatOut);
+// WGSL's pow is undefined for a negative base; NumPy's is defined for integer exponents.
+binary('pow', (a, b) => `wg_pow(${a}, ${b})`, (a, b) => Math.pow(a, b),
+  (F, { x: [a, b], y, dy }) => [
+    F.mul(dy, F.mul(b, F.pow(a, F.sub(b, 1)))),
+    F.mul(dy, F.mul(y, F.log(a))),
+  ], floatOut);
+binary('maximum', (a, b) => `max(${a}, ${b})`, (a, b) => Math.max(a, b),
+  (F, { x: [a, b], dy }) => [F.mul(dy, F.greaterEqual(a, b)), F.mul(dy, F.lesser(a, b))]);
+binary('minimum', (a, b) => `min(${a}, ${b})`, (a, b) => Math.min(a, b),
+  (F, { x: [a, b], dy }) => [F.mul(dy, F.lesserEqual(a, b)), F.mul(dy, F.greater(a, b))]);
+binary('greater', (a, b) => bool(`${a} > ${b}`), (a, b) => +(a > b), zeroGrad, floatOut);
+binary('greaterEqual', (a, b) => bool(`${a} >= ${b}`), (a, b) => +(a >= b), zeroGrad, floatOut);
+binary('lesser', (a, b) => bool(`${a} < ${b}`), (a, b) => +(a < b), zeroGrad, floatOut);
+binary('lesserEqual', (a, b) => bool(`${a} <= ${b}`), (a, b) => +(a <= b), zeroGrad, floatOut);
+binary('equal', (a, b) => bool(`${a} == ${b}`), (a, b) => +(a === b), zeroGrad, floatOut);
+binary('notEqual', (a, b) => bool(`${a} != ${b}`), (a, b) => +(a !== b), zeroGrad, floatOut);
+
+const sameType = (d: readonly DType[]) => d[0];
+unary('neg', (x) => `(-${x})`, (x) => -x, (F, { dy }) => [F.neg(dy)], sameType);
+unary('abs', (x) => `abs(${x})`, Math.abs, (F, { x: [x], dy }) => [F.mul(dy, F.sign(x))], sameType);
+unary('sign', (x) => `sign(${x})`, Math.sign, () => [null], sameType);
+unary('square', (x) => `(${x} * ${x})`, (x) => x * x, (F, { x: [x], dy }) => [F.mul(dy, F.mul(2, x))], sameType);
+unary('sqrt', (x) => `sqrt(${x})`, Math.sqrt, (F, { y, dy }) => [F.div(dy, F.mul(2, y))]);
+unary('exp', (x) => `exp(${x})`, Math.exp, (F, { y, dy }) => [F.mul(dy, y)]);
+unary('log', (x) => `log(${x})`, Math.log, (F, { x: [x], dy }) => [F.div(dy, x)]);
+unary('relu', (x) => `max(${x}, 0.0)`, (x) => Math.max(x, 0), (F, { x: [x], dy }) => [F.mul(dy, F.greater(x, 0))], sameType);
+unary('sigmoid', (x) => `(1.0 / (1.0 + exp(-${x})))`, (x) => 1 / (1 + Math.exp(-x)),
+  (F, { y, dy }) => [F.mul(dy, F.mul(y, F.sub(1, y)))]);
+// Some Vulkan drivers compute tanh as a ratio of exponentials that overflows past |x| ≈ 44.
+unary('tanh', (x) => `tanh(clamp(${x}, -15.0, 15.0))`, Math.tanh,
+  (F, { y, dy }) => [F.mul(dy, F.sub(1, F.square(y)))]);
+unary('blockGrad', (x) => x, (x) => x, () => [null], sameType);
+unary('identity', (x) => x, (x) => x, (F, { dy }) => [dy], sameType);
+
+defineOp({
+  name: 'clip', kind: 'elementwise', inputs: ['x'], attrs: { lo: undefined, hi: undefined }, args: ['lo', 'hi'],
+  shape: (s) => [...s[0]], dtype: sameType,
+  wgsl: ([x], { lo, hi }) => `clamp(${x}, ${f32(lo as number)}, ${f32(hi as number)})`,
+  cpu: ([x], { lo, hi }) => Math.min(hi as number, Math.max(lo as number, x)),
+  grad: (F, { x: [x], dy }, { lo, hi }) => [F.mul(dy, F.inRange(x, lo as number, hi as number))],
+});
+defineOp({
+  name: 'inRange', kind: 'elementwise', inputs: ['x'], attrs: { lo: undefined, hi: undefined }, args: ['lo', 'hi'],
+  shape: (s) => [...s[0]], dtype: floatOut,
+  wgsl: ([x], { lo, hi }) => bool(`${x} >= ${f32(lo as number)} && ${x} <= ${f32(hi as number)}`),
+  cpu: ([x], { lo, hi }) => +(x >= (lo as number) && x <= (hi as number)),
+  grad: () => [null],
+});
+defineOp({
+  name: 'where', kind: 'elementwise', inputs: ['cond', 'x', 'y'], shape: broadcast('where'),
+  dtype: (d) => numericOut(d.slice(1)), nondiffInputs: [0],
+  wgsl: ([c, x, y]) => `select(${y}, ${x}, ${c} != 0.0)`,
+  cpu: ([c, x, y]) => (c !== 0 ? x : y),
+  grad: (F, { x: [c], dy }) => [null, F.where(c, dy, 0), F.where(c, 0, dy)],
+});
+defineOp({
+  name: 'astype', kind: 'elementwise', inputs: ['x'], attrs: { dtype: 'float32' }, args: ['dtype'],
+  shape: (s) => [...s[0]], dtype: (_d, { dtype }) => dtype as DType,
+  // Values are computed in f32 and stored in the output's type; int32 truncates toward zero.
+  wgsl: ([x], { dtype }) => (dtype === 'int32' ? `trunc(${x})` : x),
+  cpu: ([x], { dtype }) => (dtype === 'int32' ? Math.trunc(x) : x),
+  grad: (F, { dy }) => [dy],
+});
+defineOp({
+  name: 'broadcastTo', kind: 'elementwise', inputs: ['x'], attrs: { shape: undefined }, args: ['shape'],
+  shape: (s, { shape }) => {
+    const target = shape as readonly number[];
+    const out = broadcastShapes('broadcastTo', [s[0], target]);
+    if (out.length !== target.length || out.some((d, i) => d !== target[i])) {
+      broadcastShapes('broadcastTo', [out, target.map((d, i) => (d === out[i] ? d : -1))]);
+    }
+    return out;
+  },
+  dtype: sameType,
+  wgsl: ([x]) => x,
+  cpu: ([x]) => x,
+  grad: (F, { dy }) => [dy],
+});
+
+

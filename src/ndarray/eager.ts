@@ -1,0 +1,126 @@
+// Eager execution: every op becomes a one-node graph, emitted by the same codegen as compiled
+// plans (shapes read from a buffer, so pipelines are shared across shapes), and recorded on the tape.
+import { emitKernel, type FusionGroup, type GroupKind, type KernelSpec } from '../codegen/emit.js';
+import { currentOrigin } from '../graph/errors.js';
+import { Node } from '../graph/ir.js';
+import { outputDType, type OpDef, type OpSignatures } from '../graph/registry.js';
+import { sizeOf, type Attrs } from '../graph/types.js';
+import { vjp } from '../graph/vjp.js';
+import { enqueue } from '../runtime/executor.js';
+import { Storage } from '../runtime/storage.js';
+import { isRecording } from './autograd.js';
+import { buildNamespace, installMethods } from './namespace.js';
+import { nextSeq, runBackward } from './tape.js';
+import { hooks, Tensor } from './tensor.js';
+
+const isTensor = (v: unknown): v is Tensor => v instanceof Tensor;
+
+interface CachedKernel {
+  spec: KernelSpec;
+  group: FusionGroup;
+  /** For each spec read, the position of the input that supplies it. */
+  readFrom: number[];
+}
+const kernelCache = new Map<string, CachedKernel>();
+
+function groupKind(op: OpDef): GroupKind {
+  if (op.kind === 'source') return 'elementwise';
+  return op.kind as GroupKind;
+}
+
+function cacheKey(op: OpDef, inputs: readonly (Tensor | number)[], attrs: Attrs): string {
+  const parts = inputs.map((x) => (typeof x === 'number' ? `#${x}` : `${x.dtype}[${x.shape.join(',')}]`));
+  return `${op.name}|${JSON.stringify(attrs)}|${parts.join('|')}`;
+}
+
+function compileEager(op: OpDef, inputs: readonly (Tensor | number)[], attrs: Attrs): CachedKernel {
+  const key = cacheKey(op, inputs, attrs);
+  const hit = kernelCache.get(key);
+  if (hit) return hit;
+  const leaves = inputs.map((x) => (typeof x === 'number'
+    ? new Node('constant', [], {}, [], 'float32', '', '', x)
+    : new Node('input', [], {}, x.shape, x.dtype, '')));
+  const shape = op.shape(leaves.map((l) => l.shape), attrs);
+  const node = new Node(op.name, leaves, attrs, shape, outputDType(op, leaves.map((l) => l.dtype), attrs), '');
+  const group: FusionGroup = { kind: groupKind(op), nodes: [node], outputs: [node] };
+  const spec = emitKernel(group, { mode: 'uniform', label: op.name });
+  const entry = { spec, group, readFrom: spec.reads.map((r) => leaves.indexOf(r)) };
+  if (kernelCache.size > 20000) kernelCache.clear();
+  kernelCache.set(key, entry);
+  return entry;
+}
+
+let scalarCache = new Map<number, Tensor>();
+function scalarTensor(v: number): Tensor {
+  let t = scalarCache.get(v);
+  if (!t || t.isDisposed) {
+    if (scalarCache.size > 256) scalarCache = new Map();
+    t = fromHost(Float32Array.of(v), [], 'float32');
+    scalarCache.set(v, t);
+  }
+  return t;
+}
+
+export function fromHost(data: Float32Array | Int32Array, shape: readonly number[], dtype: 'float32' | 'int32'): Tensor {
+  return new Tensor(new Storage(sizeOf(shape), dtype, data), shape, dtype);
+}
+
+function record(op: OpDef, inputs: readonly (Tensor | number | null)[], out: Tensor, attrs: Attrs): void {
+  if (!isRecording() || !inputs.some((x) => isTensor(x) && x.requiresGrad)) return;
+  const where = currentOrigin();
+  out._entry = {
+    seq: nextSeq(), name: op.name, inputs, outputs: [out],
+    backward: ([dy]) => {
+      const xs = inputs.map((x) => x ?? 0) as Tensor[];
+      const wanted = inputs.map((x) => isTensor(x) && x.requiresGrad);
+      return vjp(nd, op.name, attrs, xs, out, dy!, where, wanted);
+    },
+  };
+}
+
+function applyEager(op: OpDef, raw: readonly (Tensor | number | null)[], attrs: Attrs): Tensor {
+  if (op.kind === 'composite') {
+    const xs = raw.map((x) => (typeof x === 'number' ? scalarTensor(x) : x)) as Tensor[];
+    return op.decompose(nd, xs, attrs);
+  }
+  const inputs = raw.map((x) => {
+    if (x === null) throw new Error(`webgluon internal: \`${op.name}\` got a missing input`);
+    return typeof x === 'number' && op.kind !== 'elementwise' ? scalarTensor(x) : x;
+  });
+  let out: Tensor;
+  if (op.kind === 'view') {
+    const x = inputs[0] as Tensor;
+    const shape = op.shape([x.shape], attrs);
+    out = new Tensor(x.storage.retain(), shape, x.dtype);
+  } else {
+    const k = compileEager(op, inputs, attrs);
+    const node = k.group.nodes[0];
+    out = new Tensor(new Storage(sizeOf(node.shape), node.dtype), node.shape, node.dtype);
+    const reads = k.readFrom.map((i) => (inputs[i] as Tensor).storage);
+    enqueue({ spec: k.spec, group: k.group, reads, writes: [out.storage] });
+  }
+  record(op, raw, out, attrs);
+  return out;
+}
+
+export const nd: OpSignatures<Tensor> = buildNamespace<Tensor>(applyEager, isTensor);
+installMethods(Tensor.prototype, nd as OpSignatures<unknown>);
+
+hooks.current = {
+  backward(t, head, retainGraph) {
+    runBackward([t], [head], {
+      add: (a, b) => nd.add(a, b),
+      onesLike: (x) => nd.broadcastTo(1, [...x.shape]).astype(x.dtype),
+      zerosLike: (x) => nd.broadcastTo(0, [...x.shape]).astype(x.dtype),
+      pause: (fn) => withoutRecording(fn),
+    }, retainGraph);
+  },
+  zerosLike: (x) => nd.broadcastTo(0, [...x.shape]).astype(x.dtype),
+  add: (a, b) => nd.add(a, b),
+  copy: (x) => nd.identity(x),
+};
+
+import { pause } from './autograd.js';
+function withoutRecording<T>(fn: () => T): T {
+  return pause(fn, { trainMode: true });
+}

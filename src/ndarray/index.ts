@@ -1,0 +1,79 @@
+// The `nd` namespace users import: every registry op (derived), plus tensor creation and
+// nd.random. Also re-exports the Tensor class and autograd.
+import type { OpSignatures } from '../graph/registry.js';
+import { sizeOf, type DType } from '../graph/types.js';
+import { fromHost, nd as ops } from './eager.js';
+import { nextSeed, seed } from './random.js';
+import { Tensor, type NestedArray } from './tensor.js';
+
+export type ArrayData = Float32Array | Int32Array | Uint8Array | Float64Array | readonly number[] | NestedArray;
+
+function flattenNested(data: NestedArray, shape: number[], depth = 0, out: number[] = []): number[] {
+  if (typeof data === 'number') {
+    if (depth !== shape.length && shape.length) throw new Error('webgluon: nd.array got a ragged nested array');
+    out.push(data);
+    return out;
+  }
+  if (shape.length === depth) shape.push(data.length);
+  else if (shape[depth] !== data.length) throw new Error(`webgluon: nd.array got a ragged nested array (axis ${depth}: ${shape[depth]} vs ${data.length})`);
+  for (const d of data) flattenNested(d, shape, depth + 1, out);
+  return out;
+}
+
+/** Creates a tensor from numbers, nested arrays or a typed array (with `shape`). */
+export function array(data: ArrayData, opts: { shape?: readonly number[]; dtype?: DType } = {}): Tensor {
+  const dtype = opts.dtype ?? (data instanceof Int32Array ? 'int32' : 'float32');
+  let flat: ArrayLike<number>;
+  let shape: number[];
+  if (ArrayBuffer.isView(data)) {
+    flat = data as ArrayLike<number>;
+    shape = opts.shape ? [...opts.shape] : [flat.length];
+  } else if (typeof data === 'number') {
+    flat = [data];
+    shape = opts.shape ? [...opts.shape] : [];
+  } else {
+    const inferred: number[] = [];
+    flat = flattenNested(data as NestedArray, inferred);
+    shape = opts.shape ? [...opts.shape] : inferred;
+  }
+  if (sizeOf(shape) !== flat.length) {
+    throw new Error(`webgluon: nd.array got ${flat.length} values for shape (${shape.join(', ')})`);
+  }
+  const host = dtype === 'int32' ? Int32Array.from(flat) : Float32Array.from(flat);
+  return fromHost(host, shape, dtype);
+}
+
+export function full(shape: readonly number[], value: number, opts: { dtype?: DType } = {}): Tensor {
+  return ops.broadcastTo(value, [...shape]).astype(opts.dtype ?? 'float32');
+}
+export const zeros = (shape: readonly number[], opts: { dtype?: DType } = {}) => full(shape, 0, opts);
+export const ones = (shape: readonly number[], opts: { dtype?: DType } = {}) => full(shape, 1, opts);
+export const zerosLike = (t: Tensor) => full(t.shape, 0, { dtype: t.dtype });
+export const onesLike = (t: Tensor) => full(t.shape, 1, { dtype: t.dtype });
+
+export const random = {
+  seed,
+  uniform(lo = 0, hi = 1, shape: readonly number[] = [1]): Tensor {
+    return ops.randomUniform({ shape: [...shape], lo, hi, seed: nextSeed() });
+  },
+  normal(mean = 0, std = 1, shape: readonly number[] = [1]): Tensor {
+    return ops.randomNormal({ shape: [...shape], mean, std, seed: nextSeed() });
+  },
+};
+
+export interface NdCreators {
+  array: typeof array;
+  full: typeof full;
+  zeros: typeof zeros;
+  ones: typeof ones;
+  zerosLike: typeof zerosLike;
+  onesLike: typeof onesLike;
+  random: typeof random;
+}
+
+export const nd: OpSignatures<Tensor> & NdCreators = Object.assign(Object.create(null) as object, ops,
+  { array, full, zeros, ones, zerosLike, onesLike, random });
+
+export { Tensor };
+export type { NestedArray };
+export * as autograd from './autograd.js';

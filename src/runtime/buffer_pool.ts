@@ -1,0 +1,50 @@
+// GPU buffers come from size-classed free lists, so a training loop that repeats the same
+// shapes reuses buffers and creates none after its first step.
+import { counters, noteLive } from './stats.js';
+
+const USAGE = () => GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+
+/** Size classes: 256 B, then four steps per power of two (at most 25% slack). */
+export function sizeClass(bytes: number): number {
+  const b = Math.max(256, bytes);
+  const p = 2 ** Math.floor(Math.log2(b));
+  const step = p / 4;
+  return Math.ceil(b / step) * step;
+}
+
+export class BufferPool {
+  private free = new Map<number, GPUBuffer[]>();
+
+  constructor(private device: GPUDevice) {}
+
+  acquire(bytes: number, label: string): GPUBuffer {
+    const size = sizeClass(bytes);
+    const list = this.free.get(size);
+    let buf = list?.pop();
+    if (buf) {
+      counters.pooledBytes -= size;
+    } else {
+      buf = this.device.createBuffer({ size, usage: USAGE(), label });
+      counters.allocations++;
+    }
+    noteLive(size, 1);
+    return buf;
+  }
+
+  /** Call only once every submit that used the buffer has been issued. */
+  release(buf: GPUBuffer): void {
+    const size = buf.size;
+    noteLive(-size, -1);
+    counters.pooledBytes += size;
+    let list = this.free.get(size);
+    if (!list) this.free.set(size, (list = []));
+    list.push(buf);
+  }
+
+  /** Frees every pooled buffer (memory pressure, device loss). */
+  trim(): void {
+    for (const list of this.free.values()) for (const b of list) b.destroy();
+    this.free.clear();
+    counters.pooledBytes = 0;
+  }
+}

@@ -1,0 +1,59 @@
+// Compute pipelines keyed by their WGSL source: eager kernels read shapes from a buffer, so one
+// pipeline serves many shapes; every module and pipeline is labelled with its kernel's name.
+import { WebgluonError } from '../graph/errors.js';
+import { counters } from './stats.js';
+
+export interface CachedPipeline {
+  pipeline: GPUComputePipeline;
+  layout: GPUBindGroupLayout;
+}
+
+export class PipelineCache {
+  private cache = new Map<string, CachedPipeline>();
+  /** Compile errors surface asynchronously; they are rethrown at the next flush. */
+  readonly errors: Error[] = [];
+  private checks: Promise<void>[] = [];
+
+  constructor(private device: GPUDevice) {}
+
+  get size(): number {
+    return this.cache.size;
+  }
+
+  get(wgsl: string, label: string, reads: number, writes: number, meta: boolean): CachedPipeline {
+    const hit = this.cache.get(wgsl);
+    if (hit) return hit;
+    const entries: GPUBindGroupLayoutEntry[] = [];
+    for (let i = 0; i < reads + writes + (meta ? 1 : 0); i++) {
+      const ro = i < reads || i >= reads + writes;
+      entries.push({ binding: i, visibility: GPUShaderStage.COMPUTE, buffer: { type: ro ? 'read-only-storage' : 'storage' } });
+    }
+    this.device.pushErrorScope('validation');
+    const layout = this.device.createBindGroupLayout({ label, entries });
+    const module = this.device.createShaderModule({ label, code: wgsl });
+    const pipeline = this.device.createComputePipeline({
+      label, layout: this.device.createPipelineLayout({ label, bindGroupLayouts: [layout] }), compute: { module, entryPoint: 'main' },
+    });
+    this.checks.push(this.device.popErrorScope().then(async (err) => {
+      if (!err) return;
+      const info = await module.getCompilationInfo().catch(() => null);
+      const detail = info?.messages.map((m) => `  line ${m.lineNum}: ${m.message}`).join('\n') ?? '';
+      this.errors.push(new WebgluonError(`kernel \`${label}\` failed to compile: ${err.message}\n${detail}\n--- WGSL ---\n${wgsl}`));
+    }));
+    counters.pipelines++;
+    const entry = { pipeline, layout };
+    this.cache.set(wgsl, entry);
+    return entry;
+  }
+
+  /** Resolves once every compile started so far has reported. */
+  async settled(): Promise<void> {
+    const checks = this.checks;
+    this.checks = [];
+    await Promise.all(checks);
+  }
+
+  clear(): void {
+    this.cache.clear();
+  }
+}
