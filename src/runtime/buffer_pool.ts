@@ -1,6 +1,7 @@
 // GPU buffers come from size-classed free lists, so a training loop that repeats the same
 // shapes reuses buffers and creates none after its first step.
 import { counters, noteLive } from './stats.js';
+import { noteAcquired } from './memory_pressure.js';
 
 const USAGE = () => GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
 
@@ -28,6 +29,7 @@ export class BufferPool {
       counters.allocations++;
     }
     noteLive(size, 1);
+    noteAcquired(size);
     return buf;
   }
 

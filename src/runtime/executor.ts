@@ -7,6 +7,7 @@ import { BufferPool } from './buffer_pool.js';
 import { backendIfReady, getBackend, onDeviceLost, type Backend } from './device.js';
 import { PipelineCache } from './pipeline_cache.js';
 import { counters } from './stats.js';
+import { relieveMemoryPressure } from './memory_pressure.js';
 import { Storage, newHostArray, setReleaseHook, type HostArray } from './storage.js';
 
 export interface Dispatch {
@@ -86,6 +87,7 @@ export function flushSync(): void {
   if (!b) throw new Error('webgluon internal: flushSync before the backend exists');
   const batch = pending;
   pending = [];
+  relieveMemoryPressure();
   if (b.kind === 'cpu') {
     for (const d of batch) runOnCpu(d);
     return;
