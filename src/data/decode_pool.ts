@@ -104,6 +104,8 @@ class DecodeThread {
   }
 
   decode(path: string, flag: ImageFlag): Promise<HostArray> {
+    // A stopped worker would never answer: fail now rather than wait forever.
+    if (this.closing) return Promise.reject(new Error(`webgluon: the DataLoader's decode workers were stopped before ${path} was decoded`));
     const id = this.nextId++;
     return new Promise<HostArray>((resolve, reject) => {
       this.tasks.set(id, { path, resolve, reject });

@@ -22,7 +22,6 @@ export interface GradArgs<T> {
   dy: T;
 }
 
-/** A gradient rule; returns one gradient per input (null where an input gets none). */
 /** What gradient rules and decompositions may read of a value: its shape. */
 export interface Shaped {
   readonly shape: Shape;

@@ -3,7 +3,7 @@
 
 export type DType = 'float32' | 'int32';
 export type Shape = readonly number[];
-export type AttrValue = number | boolean | string | readonly number[] | null | undefined;
+export type AttrValue = number | boolean | string | readonly (number | null)[] | null | undefined;
 export type Attrs = Readonly<Record<string, AttrValue>>;
 
 /** Where a value came from, for error messages: a Block path and/or the op's role. */

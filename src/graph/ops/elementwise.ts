@@ -2,7 +2,8 @@
 // inputs. Fusion inlines these expressions; gradients are compositions of these same ops.
 import { defineOp, type ElementwiseOp, type GradRule, type In } from '../registry.js';
 import { broadcastShapes } from '../shape.js';
-import type { DType, Shape } from '../types.js';
+import { sameShape, type DType, type Shape } from '../types.js';
+import { ShapeError, currentOrigin } from '../errors.js';
 import { f32 } from '../../codegen/literals.js';
 
 declare module '../registry.js' {
@@ -134,8 +135,8 @@ defineOp({
   shape: (s, { shape }) => {
     const target = shape as readonly number[];
     const out = broadcastShapes('broadcastTo', [s[0], target]);
-    if (out.length !== target.length || out.some((d, i) => d !== target[i])) {
-      broadcastShapes('broadcastTo', [out, target.map((d, i) => (d === out[i] ? d : -1))]);
+    if (!sameShape(out, target)) {
+      throw new ShapeError('broadcastTo', currentOrigin(), 'the input does not broadcast to the target shape', [s[0], target], ['input', 'target']);
     }
     return out;
   },

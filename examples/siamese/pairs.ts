@@ -1,0 +1,67 @@
+// The tutorial's pairs data set: an ImageFolderDataset whose items are random pairs of images
+// with label 0 (same character) or 1 (different), half of each, from one or more alphabets.
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { HostArray, ImageFolderDataset } from '../../src/data/index.js';
+
+export type Pair = [HostArray, HostArray, number];
+
+/** A seeded generator, so that a run's pairs repeat with its seed. */
+function mulberry32(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(s ^ (s >>> 15), s | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** An alphabet folder holds character folders of PNGs; a folder of alphabets holds those. */
+export function alphabetDirs(dir: string): string[] {
+  const subdirs = readdirSync(dir).sort().map((d) => join(dir, d)).filter((d) => statSync(d).isDirectory());
+  const isAlphabet = subdirs.some((d) => readdirSync(d).some((f) => f.toLowerCase().endsWith('.png')));
+  return isAlphabet ? [dir] : subdirs;
+}
+
+export class ImagePairs extends ImageFolderDataset<Pair> {
+  private readonly random: () => number;
+  private readonly byClass: number[][] = [];
+
+  /** `roots`: alphabet folders; their characters together are the classes. */
+  constructor(roots: readonly string[], opts: { seed?: number; pairsPerEpoch?: number } = {}) {
+    super(roots[0], { flag: 0 });
+    for (const root of roots.slice(1)) {
+      const other = new ImageFolderDataset(root, { flag: 0 });
+      const offset = this.synsets.length;
+      this.synsets.push(...other.synsets.map((s) => `${root}/${s}`));
+      this.items.push(...other.items.map(([p, l]) => [p, l + offset] as [string, number]));
+    }
+    this.items.forEach(([, label], i) => (this.byClass[label] ??= []).push(i));
+    this.random = mulberry32(opts.seed ?? 1);
+    this.pairsPerEpoch = opts.pairsPerEpoch ?? this.items.length;
+  }
+
+  readonly pairsPerEpoch: number;
+
+  override get length(): number {
+    return this.pairsPerEpoch;
+  }
+
+  /** Ignores the index, like the tutorial: every read draws a fresh random pair. */
+  override async get(): Promise<Pair> {
+    const pick = (n: number) => Math.floor(this.random() * n);
+    const first = pick(this.items.length);
+    const sameClass = this.random() < 0.5;
+    const classmates = this.byClass[this.items[first][1]];
+    const second = sameClass ? classmates[pick(classmates.length)] : pick(this.items.length);
+    const [a, la] = await this.getImage(first);
+    const [b, lb] = await this.getImage(second);
+    return [a, b, la === lb ? 0 : 1];
+  }
+}
+
+/** HxWx1 uint8 → 1xHxW float32 in [0, 1], as the tutorial's transform. */
+export function toChw(image: HostArray): HostArray {
+  return image.astype('float32').transpose([2, 0, 1]).div(255);
+}
