@@ -12,6 +12,7 @@ import { isRecording } from './autograd.js';
 import { buildNamespace, installMethods } from './namespace.js';
 import { nextSeq, runBackward } from './tape.js';
 import { hooks, Tensor } from './tensor.js';
+import { inBackward, raiseAnomalies, watch, type AnomalyOps } from './anomaly.js';
 
 const isTensor = (v: unknown): v is Tensor => v instanceof Tensor;
 
@@ -98,6 +99,7 @@ function applyEager(op: OpDef, raw: readonly (Tensor | number | null)[], attrs: 
     out = new Tensor(new Storage(sizeOf(node.shape), node.dtype), node.shape, node.dtype);
     const reads = k.readFrom.map((i) => (inputs[i] as Tensor).storage);
     enqueue({ spec: k.spec, group: k.group, reads, writes: [out.storage] });
+    watch(anomalyOps, op.name, inputs as (Tensor | number)[], out);
   }
   record(op, raw, out, attrs);
   return out;
@@ -106,14 +108,21 @@ function applyEager(op: OpDef, raw: readonly (Tensor | number | null)[], attrs: 
 export const nd: OpSignatures<Tensor> = buildNamespace<Tensor>(applyEager, isTensor);
 installMethods(Tensor.prototype, nd as OpSignatures<unknown>);
 
+const anomalyOps: AnomalyOps = {
+  countNonFinite: (t) => nd.sum(nd.isNonFinite(t)),
+  min: (t) => nd.min(t),
+  max: (t) => nd.max(t),
+};
+
 hooks.current = {
+  beforeRead: () => raiseAnomalies(anomalyOps),
   backward(t, head, retainGraph) {
-    runBackward([t], [head], {
+    inBackward(() => runBackward([t], [head], {
       add: (a, b) => nd.add(a, b),
       onesLike: (x) => nd.broadcastTo(1, [...x.shape]).astype(x.dtype),
       zerosLike: (x) => nd.broadcastTo(0, [...x.shape]).astype(x.dtype),
       pause: (fn) => withoutRecording(fn),
-    }, retainGraph);
+    }, retainGraph));
   },
   zerosLike: (x) => nd.broadcastTo(0, [...x.shape]).astype(x.dtype),
   add: (a, b) => nd.add(a, b),

@@ -13,6 +13,8 @@ const collector = new FinalizationRegistry<Storage>((s) => s.release());
 
 /** Hooks the eager layer installs, so that this file needs no import cycle. */
 export interface TensorHooks {
+  /** Runs before every readback: reports anomalies found since the last one. */
+  beforeRead(): Promise<void>;
   backward(t: Tensor, head: Tensor | null, retainGraph: boolean): void;
   zerosLike(t: Tensor): Tensor;
   add(a: Tensor, b: Tensor): Tensor;
@@ -52,7 +54,9 @@ export class Tensor {
   /** The values as a flat typed array (waits for the GPU). */
   async data(): Promise<Float32Array | Int32Array> {
     this.assertAlive('data');
-    return readStorage(this.storage);
+    const values = await readStorage(this.storage);
+    await hooks.current!.beforeRead();
+    return values;
   }
 
   async toArray(): Promise<NestedArray> {

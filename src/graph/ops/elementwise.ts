@@ -36,6 +36,7 @@ declare module '../registry.js' {
     where(cond: In<T>, x: In<T>, y: In<T>): T;
     blockGrad(x: In<T>): T;
     identity(x: In<T>): T;
+    isNonFinite(x: In<T>): T;
     astype(x: In<T>, dtype: DType): T;
     broadcastTo(x: In<T>, shape: readonly number[]): T;
   }
@@ -100,6 +101,8 @@ unary('tanh', (x) => `tanh(clamp(${x}, -15.0, 15.0))`, Math.tanh,
   (F, { y, dy }) => [F.mul(dy, F.sub(1, F.square(y)))]);
 unary('blockGrad', (x) => x, (x) => x, () => [null], sameType);
 unary('identity', (x) => x, (x) => x, (F, { dy }) => [dy], sameType);
+// By bit pattern: WGSL compilers may assume floats are finite and fold `x != x` away.
+unary('isNonFinite', (x) => bool(`!wg_is_finite(${x})`), (x) => +!Number.isFinite(x), () => [null]);
 
 defineOp({
   name: 'clip', kind: 'elementwise', inputs: ['x'], attrs: { lo: undefined, hi: undefined }, args: ['lo', 'hi'],
