@@ -29,7 +29,8 @@ interface GpuState {
 }
 
 let pending: Dispatch[] = [];
-let retiring: GPUBuffer[] = [];
+/** Dead storages whose memory goes back to the pool after the next submit (queued kernels may still read them). */
+let retiring: Storage[] = [];
 let gpu: GpuState | null = null;
 
 onDeviceLost(() => {
@@ -38,12 +39,17 @@ onDeviceLost(() => {
 });
 
 setReleaseHook((s) => {
-  if (s.buffer) {
-    retiring.push(s.buffer);
-    s.buffer = null;
-  }
-  s.host = null;
+  retiring.push(s);
 });
+
+function retire(pool: BufferPool | null): void {
+  for (const s of retiring) {
+    if (s.buffer && pool) pool.release(s.buffer);
+    s.buffer = null;
+    s.host = null;
+  }
+  retiring = [];
+}
 
 function gpuState(b: Backend & { kind: 'gpu' }): GpuState {
   if (gpu && gpu.device === b.device) return gpu;
@@ -90,6 +96,7 @@ export function flushSync(): void {
   relieveMemoryPressure();
   if (b.kind === 'cpu') {
     for (const d of batch) runOnCpu(d);
+    retire(null);
     return;
   }
   const g = gpuState(b);
@@ -110,7 +117,6 @@ export function flushSync(): void {
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, g.device.createBindGroup({ label: spec.label, layout, entries }));
     pass.dispatchWorkgroups(spec.workgroups[0], spec.workgroups[1], spec.workgroups[2]);
-    for (const s of d.writes) if (s.dead && s.buffer) { retiring.push(s.buffer); s.buffer = null; }
   }
   pass.end();
   g.device.queue.submit([encoder.finish()]);
@@ -121,8 +127,7 @@ export function flushSync(): void {
     : null;
   g.scopes.push(g.device.popErrorScope().then(describe('validation')));
   g.scopes.push(g.device.popErrorScope().then(describe('out-of-memory')));
-  for (const buf of retiring) g.pool.release(buf);
-  retiring = [];
+  retire(g.pool);
 }
 
 /** Submits pending work and rethrows any GPU error it produced, naming the kernels. */

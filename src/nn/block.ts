@@ -1,0 +1,227 @@
+// Block (MXNet's gluon.Block): a tree of layers. Children and parameters are found, as in
+// Gluon, by walking the block's own properties (or added with register()); their property names
+// make the structural parameter names (`cnn.0.weight`). Every forward() call is wrapped so that
+// errors name the Block path, and so that summary() can watch output shapes.
+import { withOrigin } from '../graph/errors.js';
+import { Tensor } from '../ndarray/index.js';
+import type { InitLike } from './init.js';
+import { Parameter, ParameterDict, type InitializeOptions } from './parameter.js';
+
+const counters = new Map<string, number>();
+function autoName(cls: string): string {
+  const base = cls.toLowerCase();
+  const n = counters.get(base) ?? 0;
+  counters.set(base, n + 1);
+  return `${base}${n}`;
+}
+
+interface SummaryRow {
+  depth: number;
+  label: string;
+  output: string;
+  params: number;
+}
+let summaryRows: SummaryRow[] | null = null;
+let depth = 0;
+
+function describeOutput(v: unknown): string {
+  if (v instanceof Tensor || (typeof v === 'object' && v !== null && 'shape' in v && Array.isArray((v as { shape: unknown }).shape))) {
+    const s = (v as { shape: readonly number[] }).shape;
+    return `(${s.join(', ')}${s.length === 1 ? ',' : ''})`;
+  }
+  if (Array.isArray(v)) return `[${v.map(describeOutput).join(', ')}]`;
+  return typeof v;
+}
+
+export class Block {
+  /** An MXNet-style unique name (`dense0`), used in messages. */
+  readonly name: string;
+  /** The property name under which the parent holds this block, once known. */
+  _label: string | null = null;
+  /** Explicitly registered children and parameters (register(), Sequential.add()). */
+  protected readonly _reg = new Map<string, Block | Parameter>();
+
+  constructor(opts: { prefix?: string } = {}) {
+    this.name = opts.prefix ?? autoName(new.target.name);
+    const impl = this.forward;
+    Object.defineProperty(this, 'forward', {
+      value: (...args: unknown[]) => this._call(impl, args),
+      enumerable: false, writable: true, configurable: true,
+    });
+    for (const k of ['name', '_label', '_reg']) {
+      Object.defineProperty(this, k, { enumerable: false, writable: k === '_label', value: (this as Record<string, unknown>)[k] });
+    }
+  }
+
+  /** Override in subclasses; call as `block.forward(...args)`. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  forward(..._args: any[]): any {
+    throw new Error(`webgluon: ${this.constructor.name} does not implement forward()`);
+  }
+
+  /** Runs `impl` with this block on the error-origin path (and summary bookkeeping). */
+  protected _call(impl: (...a: unknown[]) => unknown, args: unknown[]): unknown {
+    const label = `${this._label ?? this.name}(${this.constructor.name})`;
+    const rows = summaryRows;
+    const row: SummaryRow | null = rows ? { depth, label, output: '', params: 0 } : null;
+    if (row) rows!.push(row);
+    depth++;
+    try {
+      const out = withOrigin(label, () => impl.apply(this, args));
+      if (row) {
+        row.output = describeOutput(out);
+        for (const p of this._ownParams().values()) row.params += p.shape.reduce((a, b) => a * b, 1);
+      }
+      return out;
+    } finally {
+      depth--;
+    }
+  }
+
+  /** Adds a child block (or parameter) under `name`; returns it. */
+  register<B extends Block | Parameter>(name: string, child: B): B {
+    this._reg.set(name, child);
+    if (child instanceof Block && child._label === null) child._label = name;
+    return child;
+  }
+  /** Alias of register() for blocks (Gluon's register_child). */
+  registerChild<B extends Block>(child: B, name?: string): B {
+    return this.register(name ?? String(this._reg.size), child);
+  }
+
+  /** Children and own parameters in declaration order: properties, then registered ones. */
+  protected _entries(): [string, Block | Parameter][] {
+    const out: [string, Block | Parameter][] = [];
+    const seen = new Set<unknown>();
+    for (const [k, v] of Object.entries(this)) {
+      if ((v instanceof Block || v instanceof Parameter) && !seen.has(v)) {
+        seen.add(v);
+        out.push([k, v]);
+        if (v instanceof Block && v._label === null) v._label = k;
+      }
+    }
+    for (const [k, v] of this._reg) if (!seen.has(v)) {
+      seen.add(v);
+      out.push([k, v]);
+    }
+    return out;
+  }
+
+  /** Direct child blocks, by name. */
+  get children(): Map<string, Block> {
+    return new Map(this._entries().filter((e): e is [string, Block] => e[1] instanceof Block));
+  }
+
+  protected _ownParams(): Map<string, Parameter> {
+    return new Map(this._entries().filter((e): e is [string, Parameter] => e[1] instanceof Parameter));
+  }
+
+  /**
+   * All parameters of this block and its descendants, named by path (`cnn.0.weight`).
+   * `select` keeps names matching a RegExp (a string is used as one, like Gluon's select).
+   */
+  collectParams(select?: RegExp | string): ParameterDict {
+    const out = new ParameterDict();
+    const seen = new Set<Parameter>();
+    const walk = (b: Block, prefix: string, visiting: Set<Block>) => {
+      if (visiting.has(b)) return;
+      visiting.add(b);
+      for (const [k, v] of b._entries()) {
+        const path = prefix + k;
+        if (v instanceof Parameter) {
+          if (!seen.has(v)) {
+            seen.add(v);
+            out.set(path, v);
+          }
+        } else walk(v, `${path}.`, visiting);
+      }
+      visiting.delete(b);
+    };
+    walk(this, '', new Set());
+    return select === undefined ? out : out.select(select);
+  }
+
+  /** Initializes every parameter (MXNet default: Uniform(0.07); biases start at zero). */
+  initialize(init?: InitLike | null, opts: InitializeOptions = {}): this {
+    this.collectParams().initialize(init, opts);
+    return this;
+  }
+
+  /** Sets gradients of all parameters to zero. */
+  zeroGrad(): void {
+    this.collectParams().zeroGrad();
+  }
+
+  /** Marks this block and its descendants as hybridized (HybridBlocks compile their forward). */
+  hybridize(active: boolean | HybridizeOptions = true, opts: HybridizeOptions = {}): void {
+    const o = typeof active === 'object' ? active : opts;
+    const on = typeof active === 'boolean' ? active : true;
+    for (const c of this.children.values()) c.hybridize(on, o);
+  }
+
+  /** Applies fn to this block and every descendant (Gluon's apply). */
+  apply(fn: (b: Block) => void): this {
+    for (const c of this.children.values()) c.apply(fn);
+    fn(this);
+    return this;
+  }
+
+  /**
+   * Runs forward(...inputs) once and prints each block's output shape and parameter count;
+   * returns the table. Parameters must be initialized (deferred ones are, by this call).
+   */
+  summary(...inputs: unknown[]): string {
+    const saved = summaryRows;
+    const rows: SummaryRow[] = [];
+    summaryRows = rows;
+    try {
+      this.forward(...inputs);
+    } finally {
+      summaryRows = saved;
+    }
+    const seen = new Set<string>();
+    const lines = rows.map((r) => [`${'  '.repeat(r.depth)}${r.label}`, r.output, String(r.params)]);
+    const header = ['Layer (type)', 'Output Shape', 'Param #'];
+    const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)) + 2);
+    const fmtRow = (l: string[]) => l.map((c, i) => (i === 2 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('');
+    const params = this.collectParams();
+    let total = 0;
+    let trainable = 0;
+    for (const [k, p] of params) {
+      if (seen.has(k)) continue;
+      const n = p.shape.reduce((a, b) => a * b, 1);
+      total += n;
+      if (p.gradReq !== 'null') trainable += n;
+    }
+    const rule = '-'.repeat(widths.reduce((a, b) => a + b, 0));
+    const text = [rule, fmtRow(header), '='.repeat(rule.length), ...lines.map(fmtRow), '='.repeat(rule.length),
+      `Parameters in total: ${total}`, `Trainable parameters: ${trainable}`, `Non-trainable parameters: ${total - trainable}`, rule].join('\n');
+    console.log(text);
+    return text;
+  }
+
+  /** Saves all parameters in safetensors format (names are collectParams() paths). */
+  async saveParameters(path: string): Promise<void> {
+    const { saveParameters } = await import('./serialization.js');
+    await saveParameters(this.collectParams(), path);
+  }
+
+  /**
+   * Loads parameters saved by saveParameters(). Names, shapes and dtypes are checked for every
+   * parameter before any is changed: on error the block is left as it was.
+   */
+  async loadParameters(path: string, opts: { allowMissing?: boolean; ignoreExtra?: boolean } = {}): Promise<void> {
+    const { loadParameters } = await import('./serialization.js');
+    await loadParameters(this.collectParams(), path, opts);
+  }
+
+  toString(): string {
+    const kids = [...this.children].map(([k, c]) => `  (${k}): ${String(c).split('\n').join('\n  ')}`);
+    return kids.length ? `${this.constructor.name}(\n${kids.join('\n')}\n)` : `${this.constructor.name}()`;
+  }
+}
+
+export interface HybridizeOptions {
+  staticAlloc?: boolean;
+  staticShape?: boolean;
+}

@@ -1,0 +1,26 @@
+// The `gluon` namespace (MXNet's mxnet.gluon) and `init` (mxnet.init).
+import { Block } from './block.js';
+import { HybridBlock } from './hybrid_block.js';
+import * as layers from './layers/index.js';
+import * as lossModule from './loss.js';
+import { Parameter, ParameterDict } from './parameter.js';
+import { Trainer } from './trainer.js';
+import * as optimizer from './optimizers.js';
+
+export { Block, HybridBlock, Parameter, ParameterDict, Trainer };
+export type { HybridizeOptions } from './block.js';
+export type { F, TracedFunction, HybridCompiler } from './hybrid_block.js';
+export { registerHybridCompiler } from './hybrid_block.js';
+export { withParamValues } from './parameter.js';
+export * as init from './init.js';
+
+const { Loss, L1Loss, L2Loss, SigmoidBinaryCrossEntropyLoss, SigmoidBCELoss, SoftmaxCrossEntropyLoss, SoftmaxCELoss,
+  KLDivLoss, HuberLoss, HingeLoss, SquaredHingeLoss, LogisticLoss, TripletLoss, PoissonNLLLoss, CosineEmbeddingLoss } = lossModule;
+
+export const loss = {
+  Loss, L1Loss, L2Loss, SigmoidBinaryCrossEntropyLoss, SigmoidBCELoss, SoftmaxCrossEntropyLoss, SoftmaxCELoss,
+  KLDivLoss, HuberLoss, HingeLoss, SquaredHingeLoss, LogisticLoss, TripletLoss, PoissonNLLLoss, CosineEmbeddingLoss,
+};
+export const nn = { ...layers };
+
+export const gluon = { Block, HybridBlock, Parameter, ParameterDict, Trainer, nn, loss, optimizer };

@@ -1,0 +1,202 @@
+// Basic layers (MXNet gluon.nn.basic_layers): Sequential, HybridSequential, Dense, Dropout,
+// Flatten, Activation, BatchNorm.
+import { nextSeed } from '../../ndarray/random.js';
+import { autograd, nd, Tensor } from '../../ndarray/index.js';
+import { Block } from '../block.js';
+import { HybridBlock, type F } from '../hybrid_block.js';
+import type { InitLike } from '../init.js';
+import { Parameter } from '../parameter.js';
+
+export type ActivationName = 'relu' | 'sigmoid' | 'tanh' | 'softrelu' | 'softsign';
+
+/** Runs children in order; children are named 0, 1, 2, … */
+export class Sequential extends Block {
+  add(...blocks: Block[]): this {
+    for (const b of blocks) this.register(String(this._reg.size), b);
+    return this;
+  }
+  get length(): number {
+    return this._reg.size;
+  }
+  at(i: number): Block {
+    const b = this._reg.get(String(i < 0 ? this._reg.size + i : i));
+    if (!(b instanceof Block)) throw new RangeError(`webgluon: ${this.constructor.name} has no child ${i}`);
+    return b;
+  }
+  override forward(x: unknown, ...rest: unknown[]): unknown {
+    let out: unknown = x;
+    let first = true;
+    for (const b of this._reg.values()) {
+      out = (b as Block).forward(out, ...(first ? rest : []));
+      first = false;
+    }
+    return out;
+  }
+}
+
+export class HybridSequential extends HybridBlock {
+  add(...blocks: HybridBlock[]): this {
+    for (const b of blocks) {
+      if (!(b instanceof HybridBlock)) throw new TypeError(`webgluon: HybridSequential.add takes HybridBlocks, got ${(b as object)?.constructor?.name}`);
+      this.register(String(this._reg.size), b);
+    }
+    return this;
+  }
+  get length(): number {
+    return this._reg.size;
+  }
+  at(i: number): HybridBlock {
+    const b = this._reg.get(String(i < 0 ? this._reg.size + i : i));
+    if (!(b instanceof HybridBlock)) throw new RangeError(`webgluon: HybridSequential has no child ${i}`);
+    return b;
+  }
+  override hybridForward(_F: F, x: Tensor, ...rest: unknown[]): unknown {
+    let out: unknown = x;
+    let first = true;
+    for (const b of this._reg.values()) {
+      out = (b as HybridBlock).forward(out, ...(first ? rest : []));
+      first = false;
+    }
+    return out;
+  }
+}
+
+export interface DenseOptions {
+  activation?: ActivationName | null;
+  useBias?: boolean;
+  flatten?: boolean;
+  inUnits?: number;
+  weightInitializer?: InitLike | null;
+  biasInitializer?: InitLike;
+  dtype?: 'float32';
+}
+
+/** y = activation(x · Wᵀ + b); W is (units, inUnits), inUnits inferred at the first call if 0. */
+export class Dense extends HybridBlock {
+  readonly units: number;
+  readonly act: ActivationName | null;
+  readonly flatten: boolean;
+  weight: Parameter;
+  bias: Parameter | null;
+  constructor(units: number, opts: DenseOptions = {}) {
+    super();
+    if (!Number.isInteger(units) || units <= 0) throw new Error(`webgluon: Dense needs a positive integer number of units, got ${units}`);
+    this.units = units;
+    this.act = opts.activation ?? null;
+    this.flatten = opts.flatten ?? true;
+    this.weight = new Parameter(`${this.name}_weight`, { shape: [units, opts.inUnits ?? 0], init: opts.weightInitializer ?? null });
+    this.bias = (opts.useBias ?? true) ? new Parameter(`${this.name}_bias`, { shape: [units], init: opts.biasInitializer ?? 'zeros' }) : null;
+  }
+  protected override inferShape(x: Tensor): void {
+    const inUnits = this.flatten ? x.shape.slice(1).reduce((a, b) => a * b, 1) : x.shape[x.shape.length - 1];
+    this.weight._mergeShape([this.units, inUnits]);
+  }
+  override hybridForward(F: F, x: Tensor): Tensor {
+    const y = F.fullyConnected(x, this.weight.data(), this.bias ? this.bias.data() : null, { flatten: this.flatten });
+    return this.act ? F.activation(y, this.act) : y;
+  }
+  override toString(): string {
+    return `Dense(${this.weight.shape[1] || 'None'} -> ${this.units}, ${this.act ?? 'linear'})`;
+  }
+}
+
+/** Zeroes inputs with probability `rate` while training (autograd.isTraining()), scaling the rest by 1/(1-rate). */
+export class Dropout extends HybridBlock {
+  constructor(readonly rate: number) {
+    super();
+    if (!(rate >= 0 && rate < 1)) throw new Error(`webgluon: Dropout rate must be in [0, 1), got ${rate}`);
+  }
+  override hybridForward(F: F, x: Tensor): Tensor {
+    if (!autograd.isTraining() || this.rate === 0) return x;
+    const u = F.randomUniform({ shape: [...x.shape], lo: 0, hi: 1, seed: nextSeed() });
+    const mask = F.div(F.greaterEqual(u, this.rate), 1 - this.rate);
+    return F.mul(x, mask);
+  }
+  override toString(): string {
+    return `Dropout(p = ${this.rate})`;
+  }
+}
+
+/** (N, ...) → (N, prod(...)). */
+export class Flatten extends HybridBlock {
+  override hybridForward(F: F, x: Tensor): Tensor {
+    return F.flatten(x);
+  }
+}
+
+export class Activation extends HybridBlock {
+  constructor(readonly actType: ActivationName) {
+    super();
+    if (!['relu', 'sigmoid', 'tanh', 'softrelu', 'softsign'].includes(actType)) {
+      throw new Error(`webgluon: unknown activation '${actType}' (use relu, sigmoid, tanh, softrelu or softsign)`);
+    }
+  }
+  override hybridForward(F: F, x: Tensor): Tensor {
+    return F.activation(x, this.actType);
+  }
+  override toString(): string {
+    return `Activation(${this.actType})`;
+  }
+}
+
+export interface BatchNormOptions {
+  axis?: number;
+  momentum?: number;
+  epsilon?: number;
+  center?: boolean;
+  scale?: boolean;
+  inChannels?: number;
+}
+
+/**
+ * Batch normalization over all axes but `axis` (1). Training (autograd.isTraining()) uses the
+ * batch statistics and updates the running ones (eager mode); otherwise the running ones.
+ */
+export class BatchNorm extends HybridBlock {
+  readonly axis: number;
+  readonly momentum: number;
+  readonly epsilon: number;
+  gamma: Parameter;
+  beta: Parameter;
+  runningMean: Parameter;
+  runningVar: Parameter;
+  constructor(opts: BatchNormOptions = {}) {
+    super();
+    this.axis = opts.axis ?? 1;
+    this.momentum = opts.momentum ?? 0.9;
+    this.epsilon = opts.epsilon ?? 1e-5;
+    const c = opts.inChannels ?? 0;
+    this.gamma = new Parameter(`${this.name}_gamma`, { shape: [c], init: 'ones', gradReq: opts.scale === false ? 'null' : 'write' });
+    this.beta = new Parameter(`${this.name}_beta`, { shape: [c], init: 'zeros', gradReq: opts.center === false ? 'null' : 'write' });
+    this.runningMean = new Parameter(`${this.name}_running_mean`, { shape: [c], init: 'zeros', gradReq: 'null' });
+    this.runningVar = new Parameter(`${this.name}_running_var`, { shape: [c], init: 'ones', gradReq: 'null' });
+  }
+  protected override inferShape(x: Tensor): void {
+    const c = x.shape[this.axis < 0 ? x.shape.length + this.axis : this.axis];
+    for (const p of [this.gamma, this.beta, this.runningMean, this.runningVar]) p._mergeShape([c]);
+  }
+  override hybridForward(F: F, x: Tensor): Tensor {
+    const axis = this.axis < 0 ? x.shape.length + this.axis : this.axis;
+    const axes = x.shape.map((_, i) => i).filter((i) => i !== axis);
+    const bshape = x.shape.map((d, i) => (i === axis ? d : 1));
+    const r = (p: Tensor) => F.reshape(p, bshape);
+    let mean: Tensor;
+    let variance: Tensor;
+    if (autograd.isTraining()) {
+      mean = F.mean(x, axes, true);
+      variance = F.mean(F.square(F.sub(x, mean)), axes, true);
+      if (F === (nd as unknown as F) && x instanceof Tensor) {
+        const m = this.momentum;
+        autograd.pause(() => {
+          this.runningMean._swap(nd.add(nd.mul(this.runningMean.data(), m), nd.mul(nd.reshape(mean, [-1]), 1 - m)));
+          this.runningVar._swap(nd.add(nd.mul(this.runningVar.data(), m), nd.mul(nd.reshape(variance, [-1]), 1 - m)));
+        });
+      }
+    } else {
+      mean = r(this.runningMean.data());
+      variance = r(this.runningVar.data());
+    }
+    const xhat = F.div(F.sub(x, mean), F.sqrt(F.add(variance, this.epsilon)));
+    return F.add(F.mul(xhat, r(this.gamma.data())), r(this.beta.data()));
+  }
+}

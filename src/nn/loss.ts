@@ -1,0 +1,321 @@
+// Losses (MXNet 1.9.1 gluon/loss.py): the same formulas, defaults and per-sample outputs. Each
+// loss returns one value per sample (shape (N,)): the mean over all non-batch axes.
+import { WebgluonError } from '../graph/errors.js';
+import { Tensor } from '../ndarray/index.js';
+import { HybridBlock, type F } from './hybrid_block.js';
+
+type T = Tensor;
+
+/** MXNet's _reshape_like: the label takes pred's shape when it has the same number of elements. */
+export function reshapeLike(F: F, x: T, like: T): T {
+  if (x.shape.length === like.shape.length && x.shape.every((d, i) => d === like.shape[i])) return x;
+  const n = x.shape.reduce((a, b) => a * b, 1);
+  const m = like.shape.reduce((a, b) => a * b, 1);
+  return n === m ? F.reshape(x, [...like.shape]) : x;
+}
+
+/** MXNet's _apply_weighting: loss · sampleWeight (broadcast) · weight. */
+export function applyWeighting(F: F, loss: T, weight?: number | null, sampleWeight?: T | null): T {
+  let out = loss;
+  if (sampleWeight != null) out = F.mul(out, sampleWeight);
+  if (weight != null) out = F.mul(out, weight);
+  return out;
+}
+
+/** Mean over every axis but the batch axis (identity for 1-D losses). */
+export function meanExceptBatch(F: F, loss: T, batchAxis: number): T {
+  const rank = loss.shape.length;
+  const b = batchAxis < 0 ? rank + batchAxis : batchAxis;
+  const axes = loss.shape.map((_, i) => i).filter((i) => i !== b);
+  return axes.length ? F.mean(loss, axes) : loss;
+}
+function sumExceptBatch(F: F, loss: T, batchAxis: number): T {
+  const rank = loss.shape.length;
+  const b = batchAxis < 0 ? rank + batchAxis : batchAxis;
+  const axes = loss.shape.map((_, i) => i).filter((i) => i !== b);
+  return axes.length ? F.sum(loss, axes) : loss;
+}
+
+/**
+ * Base class of losses: `constructor(weight?, batchAxis = 0)`; subclasses override
+ * hybridForward(F, pred, label, ...). A loss whose output has more elements than the batch
+ * (silent broadcasting, e.g. a reduction without keepdims) is reported with the shapes.
+ */
+export class Loss extends HybridBlock {
+  protected _weight: number | null;
+  protected _batchAxis: number;
+  constructor(weight: number | null = null, batchAxis = 0) {
+    super();
+    this._weight = weight;
+    this._batchAxis = batchAxis;
+  }
+  get weight(): number | null {
+    return this._weight;
+  }
+  get batchAxis(): number {
+    return this._batchAxis;
+  }
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  override forward(...args: any[]): any {
+    const out = super.forward(...args);
+    const pred = args[0];
+    if (out instanceof Tensor && pred instanceof Tensor && pred.shape.length > 0) {
+      const b = this._batchAxis < 0 ? pred.shape.length + this._batchAxis : this._batchAxis;
+      const batch = pred.shape[b];
+      if (out.size > batch) {
+        const shapes = args.filter((a): a is Tensor => a instanceof Tensor).map((a) => `(${a.shape.join(', ')})`).join(', ');
+        throw new WebgluonError(`${this.constructor.name} returned shape (${out.shape.join(', ')}), more values than the batch of ${batch}: ` +
+          `a loss must give one value per sample. Inputs had shapes ${shapes}; check for broadcasting between (N,) and (N, 1) ` +
+          `values, e.g. a sum/mean without keepdims`);
+      }
+    }
+    return out;
+  }
+  protected _applyWeighting(F: F, loss: T, weight: number | null = this._weight, sampleWeight?: T | null): T {
+    return applyWeighting(F, loss, weight, sampleWeight);
+  }
+  protected _mean(F: F, loss: T): T {
+    return meanExceptBatch(F, loss, this._batchAxis);
+  }
+}
+
+/** |label − pred|. */
+export class L1Loss extends Loss {
+  constructor(weight: number | null = null, batchAxis = 0) {
+    super(weight, batchAxis);
+  }
+  override hybridForward(F: F, pred: T, label: T, sampleWeight?: T | null): T {
+    const l = reshapeLike(F, label, pred);
+    return this._mean(F, this._applyWeighting(F, F.abs(F.sub(l, pred)), this._weight, sampleWeight));
+  }
+}
+
+/** weight/2 · (label − pred)²  (weight defaults to 1). */
+export class L2Loss extends Loss {
+  constructor(weight: number | null = 1, batchAxis = 0) {
+    super(weight, batchAxis);
+  }
+  override hybridForward(F: F, pred: T, label: T, sampleWeight?: T | null): T {
+    const l = reshapeLike(F, label, pred);
+    const w = (this._weight ?? 1) / 2;
+    return this._mean(F, this._applyWeighting(F, F.square(F.sub(l, pred)), w, sampleWeight));
+  }
+}
+
+export interface SigmoidBCEOptions {
+  fromSigmoid?: boolean;
+  weight?: number | null;
+  batchAxis?: number;
+}
+/**
+ * Binary cross-entropy on logits (stable: relu(x) − x·y + softrelu(−|x|)) or, with
+ * fromSigmoid, on probabilities: −(y·log(p+ε) + (1−y)·log(1−p+ε)), ε = 1e-12.
+ */
+export class SigmoidBinaryCrossEntropyLoss extends Loss {
+  readonly fromSigmoid: boolean;
+  constructor(opts: SigmoidBCEOptions = {}) {
+    super(opts.weight ?? null, opts.batchAxis ?? 0);
+    this.fromSigmoid = opts.fromSigmoid ?? false;
+  }
+  override hybridForward(F: F, pred: T, label: T, sampleWeight?: T | null, posWeight?: T | null): T {
+    const y = reshapeLike(F, label, pred);
+    let loss: T;
+    if (!this.fromSigmoid) {
+      if (posWeight == null) {
+        loss = F.add(F.sub(F.relu(pred), F.mul(pred, y)), F.softrelu(F.neg(F.abs(pred))));
+      } else {
+        const logWeight = F.add(1, F.mul(F.sub(posWeight, 1), y));
+        loss = F.add(F.sub(pred, F.mul(pred, y)), F.mul(logWeight, F.add(F.softrelu(F.neg(F.abs(pred))), F.relu(F.neg(pred)))));
+      }
+    } else {
+      const eps = 1e-12;
+      const pos = F.mul(F.log(F.add(pred, eps)), y);
+      const neg = F.mul(F.log(F.add(F.sub(1, pred), eps)), F.sub(1, y));
+      loss = F.neg(F.add(posWeight == null ? pos : F.mul(pos, posWeight), neg));
+    }
+    return this._mean(F, this._applyWeighting(F, loss, this._weight, sampleWeight));
+  }
+}
+export { SigmoidBinaryCrossEntropyLoss as SigmoidBCELoss };
+
+export interface SoftmaxCEOptions {
+  axis?: number;
+  sparseLabel?: boolean;
+  fromLogits?: boolean;
+  weight?: number | null;
+  batchAxis?: number;
+}
+/** −log softmax(pred)[label] (sparse labels) or −Σ label·log softmax(pred) (dense labels). */
+export class SoftmaxCrossEntropyLoss extends Loss {
+  readonly axis: number;
+  readonly sparseLabel: boolean;
+  readonly fromLogits: boolean;
+  constructor(opts: SoftmaxCEOptions = {}) {
+    super(opts.weight ?? null, opts.batchAxis ?? 0);
+    this.axis = opts.axis ?? -1;
+    this.sparseLabel = opts.sparseLabel ?? true;
+    this.fromLogits = opts.fromLogits ?? false;
+  }
+  override hybridForward(F: F, pred: T, label: T, sampleWeight?: T | null): T {
+    const logp = this.fromLogits ? pred : F.logSoftmax(pred, this.axis);
+    let loss: T;
+    if (this.sparseLabel) {
+      loss = F.neg(F.pick(logp, label, { axis: this.axis, keepdims: true }));
+    } else {
+      const l = reshapeLike(F, label, logp);
+      loss = F.neg(F.sum(F.mul(logp, l), { axis: this.axis, keepdims: true }));
+    }
+    return this._mean(F, this._applyWeighting(F, loss, this._weight, sampleWeight));
+  }
+}
+export { SoftmaxCrossEntropyLoss as SoftmaxCELoss };
+
+export interface KLDivOptions {
+  fromLogits?: boolean;
+  axis?: number;
+  weight?: number | null;
+  batchAxis?: number;
+}
+/** label · (log(label + 1e-12) − pred), pred being log-probabilities (fromLogits) or logits. */
+export class KLDivLoss extends Loss {
+  readonly fromLogits: boolean;
+  readonly axis: number;
+  constructor(opts: KLDivOptions = {}) {
+    super(opts.weight ?? null, opts.batchAxis ?? 0);
+    this.fromLogits = opts.fromLogits ?? true;
+    this.axis = opts.axis ?? -1;
+  }
+  override hybridForward(F: F, pred: T, label: T, sampleWeight?: T | null): T {
+    const logp = this.fromLogits ? pred : F.logSoftmax(pred, this.axis);
+    const loss = F.mul(label, F.sub(F.log(F.add(label, 1e-12)), logp));
+    return this._mean(F, this._applyWeighting(F, loss, this._weight, sampleWeight));
+  }
+}
+
+/** Smooth L1: |d| − rho/2 where |d| > rho, else d²/(2·rho). */
+export class HuberLoss extends Loss {
+  readonly rho: number;
+  constructor(opts: { rho?: number; weight?: number | null; batchAxis?: number } = {}) {
+    super(opts.weight ?? null, opts.batchAxis ?? 0);
+    this.rho = opts.rho ?? 1;
+  }
+  override hybridForward(F: F, pred: T, label: T, sampleWeight?: T | null): T {
+    const l = reshapeLike(F, label, pred);
+    const d = F.abs(F.sub(l, pred));
+    const loss = F.where(F.greater(d, this.rho), F.sub(d, 0.5 * this.rho), F.mul(F.square(d), 0.5 / this.rho));
+    return this._mean(F, this._applyWeighting(F, loss, this._weight, sampleWeight));
+  }
+}
+
+/** max(0, margin − pred·label), labels ±1. */
+export class HingeLoss extends Loss {
+  readonly margin: number;
+  constructor(opts: { margin?: number; weight?: number | null; batchAxis?: number } = {}) {
+    super(opts.weight ?? null, opts.batchAxis ?? 0);
+    this.margin = opts.margin ?? 1;
+  }
+  override hybridForward(F: F, pred: T, label: T, sampleWeight?: T | null): T {
+    const l = reshapeLike(F, label, pred);
+    const loss = F.relu(F.sub(this.margin, F.mul(pred, l)));
+    return this._mean(F, this._applyWeighting(F, loss, this._weight, sampleWeight));
+  }
+}
+
+/** max(0, margin − pred·label)², labels ±1. */
+export class SquaredHingeLoss extends Loss {
+  readonly margin: number;
+  constructor(opts: { margin?: number; weight?: number | null; batchAxis?: number } = {}) {
+    super(opts.weight ?? null, opts.batchAxis ?? 0);
+    this.margin = opts.margin ?? 1;
+  }
+  override hybridForward(F: F, pred: T, label: T, sampleWeight?: T | null): T {
+    const l = reshapeLike(F, label, pred);
+    const loss = F.square(F.relu(F.sub(this.margin, F.mul(pred, l))));
+    return this._mean(F, this._applyWeighting(F, loss, this._weight, sampleWeight));
+  }
+}
+
+/** log(1 + exp(−pred·label)) computed stably; labels ±1 ('signed') or 0/1 ('binary'). */
+export class LogisticLoss extends Loss {
+  readonly labelFormat: 'signed' | 'binary';
+  constructor(opts: { labelFormat?: 'signed' | 'binary'; weight?: number | null; batchAxis?: number } = {}) {
+    super(opts.weight ?? null, opts.batchAxis ?? 0);
+    this.labelFormat = opts.labelFormat ?? 'signed';
+    if (this.labelFormat !== 'signed' && this.labelFormat !== 'binary') {
+      throw new Error(`webgluon: LogisticLoss labelFormat must be 'signed' or 'binary', got '${String(this.labelFormat)}'`);
+    }
+  }
+  override hybridForward(F: F, pred: T, label: T, sampleWeight?: T | null): T {
+    let l = reshapeLike(F, label, pred);
+    if (this.labelFormat === 'binary') l = F.sub(F.mul(l, 2), 1);
+    const z = F.mul(pred, l);
+    const loss = F.add(F.relu(F.neg(z)), F.softrelu(F.neg(F.abs(z))));
+    return this._mean(F, this._applyWeighting(F, loss, this._weight, sampleWeight));
+  }
+}
+
+/** max(0, Σ(positive − pred)² − Σ(negative − pred)² + margin), sums over non-batch axes. */
+export class TripletLoss extends Loss {
+  readonly margin: number;
+  constructor(opts: { margin?: number; weight?: number | null; batchAxis?: number } = {}) {
+    super(opts.weight ?? null, opts.batchAxis ?? 0);
+    this.margin = opts.margin ?? 1;
+  }
+  override hybridForward(F: F, pred: T, positive: T, negative: T, sampleWeight?: T | null): T {
+    const p = reshapeLike(F, positive, pred);
+    const n = reshapeLike(F, negative, pred);
+    const d = sumExceptBatch(F, F.sub(F.square(F.sub(p, pred)), F.square(F.sub(n, pred))), this._batchAxis);
+    const loss = F.relu(F.add(d, this.margin));
+    return this._applyWeighting(F, loss, this._weight, sampleWeight);
+  }
+}
+
+/**
+ * Poisson negative log-likelihood: exp(pred) − target·pred (fromLogits) or
+ * pred − target·log(pred + ε); computeFull adds Stirling's term for target > 1.
+ * Note: MXNet 1.9.1 returns the mean over everything (a scalar); webgluon keeps one value per
+ * sample like every other loss (take .mean() for MXNet's number).
+ */
+export class PoissonNLLLoss extends Loss {
+  readonly fromLogits: boolean;
+  readonly computeFull: boolean;
+  constructor(opts: { fromLogits?: boolean; computeFull?: boolean; weight?: number | null; batchAxis?: number } = {}) {
+    super(opts.weight ?? null, opts.batchAxis ?? 0);
+    this.fromLogits = opts.fromLogits ?? true;
+    this.computeFull = opts.computeFull ?? false;
+  }
+  override hybridForward(F: F, pred: T, target: T, sampleWeight?: T | null, epsilon = 1e-8): T {
+    const t = reshapeLike(F, target, pred);
+    let loss = this.fromLogits ? F.sub(F.exp(pred), F.mul(t, pred)) : F.sub(pred, F.mul(t, F.log(F.add(pred, epsilon))));
+    if (this.computeFull) {
+      const gt1 = F.greater(t, 1);
+      const safe = F.where(gt1, t, 1);
+      const stirling = F.add(F.sub(F.mul(safe, F.log(safe)), safe), F.mul(F.log(F.mul(safe, 2 * Math.PI)), 0.5));
+      loss = F.add(loss, F.mul(stirling, gt1));
+    }
+    return this._mean(F, this._applyWeighting(F, loss, this._weight, sampleWeight));
+  }
+}
+
+/**
+ * 1 − cos(a, b) for label 1, max(0, cos(a, b) − margin) for label −1; cosine over the last
+ * axis with the norm product floored at 1e-12. Output (N,) (MXNet gives (N, 1)).
+ */
+export class CosineEmbeddingLoss extends Loss {
+  readonly margin: number;
+  constructor(opts: { margin?: number; weight?: number | null; batchAxis?: number } = {}) {
+    super(opts.weight ?? null, opts.batchAxis ?? 0);
+    this.margin = opts.margin ?? 0;
+  }
+  override hybridForward(F: F, input1: T, input2: T, label: T, sampleWeight?: T | null): T {
+    const a = reshapeLike(F, input1, input2);
+    const y = F.reshape(label, [-1, 1]);
+    const norm = (x: T) => F.reshape(F.sqrt(F.sum(F.square(x), -1)), [-1, 1]);
+    const dot = F.reshape(F.sum(F.mul(a, input2), -1), [-1, 1]);
+    const cos = F.div(dot, F.maximum(F.mul(norm(a), norm(input2)), 1e-12));
+    const lossA = F.mul(F.sub(1, cos), F.equal(y, 1));
+    const lossB = F.maximum(0, F.mul(F.equal(y, -1), F.sub(cos, this.margin)));
+    const loss = F.reshape(F.add(lossA, lossB), [-1]);
+    return this._applyWeighting(F, loss, this._weight, sampleWeight == null ? null : F.reshape(sampleWeight, [-1]));
+  }
+}

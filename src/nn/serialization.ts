@@ -1,0 +1,141 @@
+// saveParameters / loadParameters in the safetensors format: an 8-byte little-endian header
+// length, a JSON header {name: {dtype, shape, data_offsets: [begin, end]}} (offsets relative to
+// the data section), then the raw little-endian data. Loading validates every entry (names,
+// dtypes, shapes, byte ranges) before assigning anything, so a bad file leaves the model as it was.
+import { readFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../data/atomic_write.js';
+import { nd, type Tensor } from '../ndarray/index.js';
+import type { DType } from '../graph/types.js';
+import type { Parameter } from './parameter.js';
+
+type StDType = 'F32' | 'I32';
+interface Entry {
+  dtype: StDType;
+  shape: number[];
+  data_offsets: [number, number];
+}
+
+const toSt = (d: DType): StDType => (d === 'int32' ? 'I32' : 'F32');
+const fmt = (s: readonly number[]) => `(${s.join(', ')}${s.length === 1 ? ',' : ''})`;
+
+/** Encodes named host arrays as a safetensors file. */
+export function encodeSafetensors(tensors: ReadonlyMap<string, { dtype: DType; shape: readonly number[]; data: Float32Array | Int32Array }>,
+  metadata?: Record<string, string>): Uint8Array {
+  const header: Record<string, unknown> = {};
+  if (metadata) header.__metadata__ = metadata;
+  let offset = 0;
+  for (const [name, t] of tensors) {
+    const n = t.data.byteLength;
+    header[name] = { dtype: toSt(t.dtype), shape: [...t.shape], data_offsets: [offset, offset + n] };
+    offset += n;
+  }
+  let json = JSON.stringify(header);
+  while ((8 + Buffer.byteLength(json)) % 8 !== 0) json += ' ';
+  const headerBytes = Buffer.from(json, 'utf8');
+  const out = new Uint8Array(8 + headerBytes.length + offset);
+  const view = new DataView(out.buffer);
+  view.setBigUint64(0, BigInt(headerBytes.length), true);
+  out.set(headerBytes, 8);
+  let pos = 8 + headerBytes.length;
+  for (const t of tensors.values()) {
+    const bytes = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+    if (isLittleEndian) out.set(bytes, pos);
+    else {
+      const dv = new DataView(out.buffer, pos, bytes.length);
+      for (let i = 0; i < t.data.length; i++) {
+        if (t.dtype === 'int32') dv.setInt32(i * 4, t.data[i], true);
+        else dv.setFloat32(i * 4, t.data[i], true);
+      }
+    }
+    pos += bytes.length;
+  }
+  return out;
+}
+const isLittleEndian = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
+
+export interface DecodedTensor {
+  dtype: DType;
+  shape: number[];
+  data: Float32Array | Int32Array;
+}
+
+/** Parses a safetensors file; throws a message naming what is malformed. */
+export function decodeSafetensors(bytes: Uint8Array, source = 'file'): Map<string, DecodedTensor> {
+  const bad = (why: string) => new Error(`webgluon: cannot load parameters from ${source}: ${why}`);
+  if (bytes.length < 8) throw bad(`the file is ${bytes.length} bytes long, too short for a safetensors header (truncated?)`);
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const hlen = dv.getBigUint64(0, true);
+  if (hlen > BigInt(bytes.length - 8)) throw bad(`the header claims ${hlen} bytes but the file has only ${bytes.length - 8} after the length (truncated?)`);
+  const headerEnd = 8 + Number(hlen);
+  let header: Record<string, unknown>;
+  try {
+    header = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset + 8, Number(hlen)).toString('utf8')) as Record<string, unknown>;
+  } catch (e) {
+    throw bad(`the header is not valid JSON (${(e as Error).message})`);
+  }
+  if (typeof header !== 'object' || header === null || Array.isArray(header)) throw bad('the header is not a JSON object');
+  const dataLen = bytes.length - headerEnd;
+  const out = new Map<string, DecodedTensor>();
+  for (const [name, raw] of Object.entries(header)) {
+    if (name === '__metadata__') continue;
+    const e = raw as Partial<Entry>;
+    if (e.dtype !== 'F32' && e.dtype !== 'I32') throw bad(`tensor '${name}' has dtype ${JSON.stringify(e.dtype)}; only F32 and I32 are supported`);
+    if (!Array.isArray(e.shape) || !e.shape.every((d) => Number.isInteger(d) && d >= 0)) throw bad(`tensor '${name}' has an invalid shape ${JSON.stringify(e.shape)}`);
+    const offs = e.data_offsets;
+    if (!Array.isArray(offs) || offs.length !== 2 || !offs.every((o) => Number.isInteger(o) && o >= 0) || offs[1] < offs[0]) {
+      throw bad(`tensor '${name}' has invalid data_offsets ${JSON.stringify(offs)}`);
+    }
+    const count = e.shape.reduce((a, b) => a * b, 1);
+    if (offs[1] - offs[0] !== count * 4) throw bad(`tensor '${name}' of shape ${fmt(e.shape)} needs ${count * 4} bytes but data_offsets span ${offs[1] - offs[0]}`);
+    if (offs[1] > dataLen) throw bad(`tensor '${name}' ends at byte ${offs[1]} of the data section, which has only ${dataLen} bytes (truncated?)`);
+    const copy = bytes.slice(headerEnd + offs[0], headerEnd + offs[1]);
+    let data: Float32Array | Int32Array = e.dtype === 'I32' ? new Int32Array(copy.buffer) : new Float32Array(copy.buffer);
+    if (!isLittleEndian) {
+      const v = new DataView(copy.buffer);
+      data = e.dtype === 'I32' ? Int32Array.from({ length: count }, (_, i) => v.getInt32(i * 4, true))
+        : Float32Array.from({ length: count }, (_, i) => v.getFloat32(i * 4, true));
+    }
+    out.set(name, { dtype: e.dtype === 'I32' ? 'int32' : 'float32', shape: [...e.shape], data });
+  }
+  return out;
+}
+
+export async function saveParameters(params: ReadonlyMap<string, Parameter>, path: string): Promise<void> {
+  const tensors = new Map<string, DecodedTensor>();
+  for (const [name, p] of params) {
+    if (!p.isInitialized) {
+      throw new Error(`webgluon: cannot save parameters: '${name}' is not initialized` +
+        (p.hasDeferredInit ? ' (its shape is inferred at the first forward call; run one first)' : ''));
+    }
+    const t = p.data();
+    tensors.set(name, { dtype: t.dtype, shape: [...t.shape], data: await t.data() });
+  }
+  await writeFileAtomic(path, encodeSafetensors(tensors));
+}
+
+export async function loadParameters(params: ReadonlyMap<string, Parameter>, path: string,
+  opts: { allowMissing?: boolean; ignoreExtra?: boolean } = {}): Promise<void> {
+  const bytes = new Uint8Array(await readFile(path));
+  const file = decodeSafetensors(bytes, `'${path}'`);
+  const bad = (why: string) => new Error(`webgluon: cannot load parameters from '${path}': ${why}; the model was not changed`);
+  const missing = [...params.keys()].filter((k) => !file.has(k));
+  if (missing.length && !opts.allowMissing) {
+    throw bad(`parameter(s) ${missing.map((m) => `'${m}'`).join(', ')} are not in the file (it has ${[...file.keys()].map((m) => `'${m}'`).join(', ') || 'none'})`);
+  }
+  const extra = [...file.keys()].filter((k) => !params.has(k));
+  if (extra.length && !opts.ignoreExtra) {
+    throw bad(`the file has parameter(s) ${extra.map((m) => `'${m}'`).join(', ')} that the model does not (pass ignoreExtra to skip them)`);
+  }
+  const plan: [Parameter, DecodedTensor][] = [];
+  for (const [name, p] of params) {
+    const t = file.get(name);
+    if (!t) continue;
+    if (t.dtype !== p.dtype) throw bad(`parameter '${name}' has dtype ${t.dtype} in the file but ${p.dtype} in the model`);
+    const known = p.shape.length > 0 || p.isInitialized;
+    const fits = !known || (p.shape.length === t.shape.length && p.shape.every((d, i) => d === 0 || d === t.shape[i]));
+    if (!fits) throw bad(`parameter '${name}' has shape ${fmt(t.shape)} in the file but ${fmt(p.shape)} in the model`);
+    plan.push([p, t]);
+  }
+  const made: Tensor[] = plan.map(([, t]) => nd.array(t.data, { shape: t.shape, dtype: t.dtype }));
+  plan.forEach(([p], i) => p._swap(made[i]));
+}
