@@ -1,0 +1,189 @@
+// The compile pipeline, readable top to bottom:
+//   trace → simplify → cse → dce → (autodiff → simplify → cse → dce) → fuse → planMemory → emit
+// compileGraph() turns one Graph into a Plan; compileFunction() is the user-level API that traces
+// a function per input signature, runs forward (and backward) plans, and records ONE tape entry.
+import { emitKernel } from '../codegen/emit.js';
+import { isRecording } from '../ndarray/autograd.js';
+import { nextSeq } from '../ndarray/tape.js';
+import { Tensor } from '../ndarray/tensor.js';
+import { backendIfReady } from '../runtime/device.js';
+import { flushSync } from '../runtime/executor.js';
+import { runPlan, type Plan, type PlanKernel } from '../runtime/plan_executor.js';
+import { autodiff } from './autodiff.js';
+import { dumpGraph, dumper, formatGroups } from './dump.js';
+import { fuse, type FuseOptions } from './fuse.js';
+import { Graph, Node } from './ir.js';
+import { planMemory, storageRoot } from './memory.js';
+import { cse } from './passes/cse.js';
+import { dce } from './passes/dce.js';
+import { simplify } from './passes/simplify.js';
+import { getOp } from './registry.js';
+import { traceFull, type TraceFn, type ValueSpec } from './trace.js';
+
+export type { Plan } from '../runtime/plan_executor.js';
+
+type Write = ReturnType<typeof dumper>;
+
+/** simplify → cse → dce, dumping each stage. */
+export function optimize(graph: Graph, write: Write = null, prefix = ''): Graph {
+  dumpGraph(write, `${prefix}0_input.txt`, graph);
+  const s = simplify(graph);
+  dumpGraph(write, `${prefix}1_simplify.txt`, s);
+  const c = cse(s);
+  dumpGraph(write, `${prefix}2_cse.txt`, c);
+  const d = dce(c);
+  dumpGraph(write, `${prefix}3_dce.txt`, d);
+  return d;
+}
+
+/** Every output must be a value a kernel writes, once: leaves, views and repeats get an identity. */
+function materializeOutputs(graph: Graph): Graph {
+  const seen = new Set<Node>();
+  let changed = false;
+  const outputs = graph.outputs.map((o) => {
+    const stored = !o.isLeaf && getOp(o.op).kind !== 'view';
+    if (stored && !seen.has(o)) {
+      seen.add(o);
+      return o;
+    }
+    changed = true;
+    return new Node('identity', [o], {}, o.shape, o.dtype, o.path);
+  });
+  return changed ? new Graph(graph.inputs, outputs) : graph;
+}
+
+/** fuse → planMemory → emit: one Plan for an optimized graph. */
+export function compileGraph(graph: Graph, opts: { name?: string; write?: Write; fuse?: FuseOptions } = {}): Plan {
+  const name = opts.name ?? 'graph';
+  const write = opts.write === undefined ? dumper(name) : opts.write;
+  const g = materializeOutputs(graph);
+  dumpGraph(write, '4_final.txt', g);
+  const groups = fuse(g, opts.fuse);
+  write?.('5_groups.txt', formatGroups(groups));
+  const memory = planMemory(g, groups);
+  const placeOf = (n: Node) => {
+    const p = memory.places.get(n) ?? memory.places.get(storageRoot(n));
+    if (!p) throw new Error(`webgluon internal: %${n.id} (${n.op}) has no storage in plan ${name}`);
+    return p;
+  };
+  const kernels: PlanKernel[] = groups.map((group, k) => {
+    const spec = emitKernel(group, { mode: 'const', label: `${name}#${k} ${group.nodes.map((n) => n.op).join('+')}` });
+    write?.(`kernel_${String(k).padStart(2, '0')}.wgsl`, `// ${spec.label}\n// workgroups ${spec.workgroups.join('x')}\n${spec.wgsl}`);
+    return { spec, group, reads: spec.reads.map(placeOf), writes: spec.writes.map(placeOf) };
+  });
+  write?.('6_memory.txt', `slots: ${memory.slots.map((s) => s.size).join(', ')}\nslot bytes ${memory.slotBytes} (without reuse ${memory.naiveBytes})\n` +
+    [...memory.places].map(([n, p]) => `%${n.id} → ${p.kind} ${p.index}`).join('\n'));
+  return { name, graph: g, groups, kernels, inputs: g.inputs, outputs: g.outputs, memory, dispatchCount: kernels.length, state: { slots: null } };
+}
+
+export interface CompiledPlans {
+  /** Forward without saved values (inference, or no input needs a gradient). */
+  forward?: Plan;
+  /** Forward with the values the backward plan reads appended to its outputs. */
+  trainForward?: Plan;
+  backward?: Plan;
+  /** Input indices the backward plan returns gradients for, in its output order. */
+  wrt?: number[];
+  /** Number of user outputs (the rest of trainForward's outputs are saved values). */
+  nOut: number;
+  paramKeys: object[];
+}
+
+export interface CompileOptions {
+  /** Input positions to differentiate (default: every input that requires a gradient). */
+  wrt?: readonly number[];
+  name?: string;
+  /** Supplies the tensor of a parameter the function read through currentTrace(). */
+  resolveParam?: (key: object) => Tensor;
+}
+
+export interface CompiledFunction {
+  (...inputs: Tensor[]): Tensor | Tensor[];
+  /** Plans compiled so far, by signature (for tests, dumps and benchmarks). */
+  readonly plans: Map<string, CompiledPlans>;
+}
+
+export function compileFunction(fn: TraceFn, opts: CompileOptions = {}): CompiledFunction {
+  const name = opts.name ?? (fn.name || 'fn');
+  const cache = new Map<string, CompiledPlans>();
+  const traces = new Map<string, { graph: Graph; paramKeys: object[] }>();
+
+  const traced = (specs: ValueSpec[], sig: string) => {
+    let t = traces.get(sig);
+    if (!t) {
+      const raw = traceFull(fn, specs, undefined, name);
+      t = { graph: optimize(raw.graph, dumper(`${name}_trace`)), paramKeys: raw.paramKeys };
+      traces.set(sig, t);
+    }
+    return t;
+  };
+
+  const call = (...inputs: Tensor[]): Tensor | Tensor[] => {
+    const specs = inputs.map((t, i) => ({ shape: t.shape, dtype: t.dtype, name: `x${i}` }));
+    const sig = specs.map((s) => `${s.dtype}[${s.shape.join(',')}]`).join('|');
+    const t = traced(specs, sig);
+    const params = t.paramKeys.map((k) => {
+      if (!opts.resolveParam) throw new Error(`webgluon: ${name} read parameters while tracing; pass resolveParam to compileFunction`);
+      return opts.resolveParam(k);
+    });
+    const all = [...inputs, ...params];
+    const wrtMask = all.map((x, i) => x.dtype === 'float32' && x.requiresGrad && (!opts.wrt || opts.wrt.includes(i)));
+    const training = isRecording() && wrtMask.some(Boolean);
+    const key = `${sig}|${training ? wrtMask.map(Number).join('') : 'infer'}`;
+    let plans = cache.get(key);
+    if (!plans) {
+      plans = { nOut: t.graph.outputs.length, paramKeys: t.paramKeys };
+      if (!training) {
+        plans.forward = compileGraph(t.graph, { name: `${name}_forward` });
+      } else {
+        const wrt = wrtMask.flatMap((w, i) => (w ? [i] : []));
+        const b = autodiff(t.graph, wrt.map((i) => t.graph.inputs[i]));
+        const fwd = new Graph(t.graph.inputs, [...t.graph.outputs, ...b.saved]);
+        plans.trainForward = compileGraph(fwd, { name: `${name}_train_forward` });
+        const write = dumper(`${name}_backward`);
+        const bg = optimize(b.graph, write);
+        plans.backward = compileGraph(bg, { name: `${name}_backward`, write });
+        plans.wrt = wrt;
+      }
+      cache.set(key, plans);
+    }
+    const wrap = (s: import('../runtime/storage.js').Storage, n: Node) => new Tensor(s, n.shape, n.dtype);
+    const storages = all.map((x) => x.storage);
+    if (!training) {
+      const outs = runPlan(plans.forward!, storages).map((s, i) => wrap(s, plans!.forward!.outputs[i]));
+      return outs.length === 1 ? outs[0] : outs;
+    }
+    const p = plans;
+    const fwdOuts = runPlan(p.trainForward!, storages).map((s, i) => wrap(s, p.trainForward!.outputs[i]));
+    const outs = fwdOuts.slice(0, p.nOut);
+    const saved = fwdOuts.slice(p.nOut);
+    const entry = {
+      seq: nextSeq(), name, inputs: all, outputs: outs,
+      backward(dys: readonly (Tensor | null)[]): (Tensor | null)[] {
+        if (saved.some((s) => s.isDisposed)) {
+          throw new Error(`webgluon: backward through compiled ${name} a second time; pass retainGraph: true to the first backward()`);
+        }
+        const heads = dys.map((d, i) => {
+          if (!d) throw new Error(`webgluon internal: no head gradient for output ${i} of ${name}`);
+          return d.storage;
+        });
+        const grads = runPlan(p.backward!, [...storages, ...heads, ...saved.map((s) => s.storage)])
+          .map((s, k) => wrap(s, p.backward!.outputs[k]));
+        const result: (Tensor | null)[] = all.map(() => null);
+        p.wrt!.forEach((i, k) => (result[i] = grads[k]));
+        // Free the saved values once the tape has let go of this entry (no retainGraph).
+        queueMicrotask(() => {
+          if (outs.some((o) => o._entry === entry)) return;
+          // Encode the pending kernels that read them first: a released storage loses its buffer.
+          if (backendIfReady()) flushSync();
+          saved.forEach((s) => s.dispose());
+        });
+        return result;
+      },
+    };
+    for (const o of outs) o._entry = entry;
+    return outs.length === 1 ? outs[0] : outs;
+  };
+  return Object.assign(call, { plans: cache }) as CompiledFunction;
+}
+

@@ -1,0 +1,48 @@
+// WEBGLUON_DUMP=dir: writes each compiled plan's IR before and after every pass, its fusion
+// groups, its memory plan and each WGSL shader, one folder per plan. graphSummary() counts ops.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { FusionGroup } from '../codegen/emit.js';
+import { Graph, printGraph } from './ir.js';
+import { formatShape } from './types.js';
+
+export interface GraphSummary {
+  nodes: number;
+  inputs: number;
+  outputs: number;
+  /** Computed nodes per op name. */
+  ops: Record<string, number>;
+  /** One line: `12 nodes (3 in, 1 out): 4 mul, 2 add, …`. */
+  line: string;
+}
+
+export function graphSummary(graph: Graph): GraphSummary {
+  const ops: Record<string, number> = {};
+  for (const n of graph.nodes) if (!n.isLeaf) ops[n.op] = (ops[n.op] ?? 0) + 1;
+  const parts = Object.entries(ops).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${v} ${k}`);
+  const computed = Object.values(ops).reduce((a, b) => a + b, 0);
+  return { nodes: computed, inputs: graph.inputs.length, outputs: graph.outputs.length, ops,
+    line: `${computed} nodes (${graph.inputs.length} in, ${graph.outputs.length} out): ${parts.join(', ')}` };
+}
+
+export function formatGroups(groups: readonly FusionGroup[]): string {
+  return groups.map((g, k) => {
+    const nodes = g.nodes.map((n) => `    %${n.id} = ${n.op}(${n.inputs.map((i) => (i.isScalarConstant ? String(i.value) : `%${i.id}`)).join(', ')}) ${formatShape(n.shape)}`);
+    return `group ${k} [${g.kind}] writes ${g.outputs.map((o) => `%${o.id}`).join(', ')}\n${nodes.join('\n')}`;
+  }).join('\n\n');
+}
+
+let planCounter = 0;
+
+/** A writer for one plan's dump folder, or null when WEBGLUON_DUMP is unset. */
+export function dumper(name: string): ((file: string, text: string) => void) | null {
+  const root = process.env.WEBGLUON_DUMP;
+  if (!root) return null;
+  const dir = join(root, `${String(planCounter++).padStart(3, '0')}_${name.replace(/[^A-Za-z0-9_.-]+/g, '_')}`);
+  mkdirSync(dir, { recursive: true });
+  return (file, text) => writeFileSync(join(dir, file), text.endsWith('\n') ? text : `${text}\n`);
+}
+
+export function dumpGraph(write: ((file: string, text: string) => void) | null, file: string, graph: Graph): void {
+  write?.(file, `# ${graphSummary(graph).line}\n${printGraph(graph)}`);
+}

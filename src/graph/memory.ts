@@ -1,0 +1,86 @@
+// Memory planning: every value a kernel writes gets a place — a graph input's storage (never
+// written), a fresh output storage (returned to the caller each call), or an intermediate slot
+// reused by liveness: a slot is free again once the last kernel reading it has run, and a value
+// takes a free slot of an equal-or-larger size class. Views share their input's place.
+import type { FusionGroup } from '../codegen/emit.js';
+import { Graph, Node } from './ir.js';
+import { getOp } from './registry.js';
+import { sizeOf } from './types.js';
+
+export type Place = { kind: 'input'; index: number } | { kind: 'output'; index: number } | { kind: 'slot'; index: number };
+
+export interface Slot {
+  /** Elements (4 bytes each), a power of two. */
+  size: number;
+}
+
+export interface MemoryPlan {
+  /** Where each stored node (inputs, group outputs, views) lives. */
+  places: Map<Node, Place>;
+  slots: Slot[];
+  /** Bytes of intermediate slots, and what they would be without reuse. */
+  slotBytes: number;
+  naiveBytes: number;
+}
+
+/** The node whose buffer a view (chain) aliases. */
+export function storageRoot(n: Node): Node {
+  let m = n;
+  while (!m.isLeaf && getOp(m.op).kind === 'view') m = m.inputs[0];
+  return m;
+}
+
+const sizeClassOf = (n: number) => 2 ** Math.ceil(Math.log2(Math.max(1, n)));
+
+export function planMemory(graph: Graph, groups: readonly FusionGroup[]): MemoryPlan {
+  const places = new Map<Node, Place>();
+  graph.inputs.forEach((n, i) => places.set(n, { kind: 'input', index: i }));
+  graph.outputs.forEach((n, i) => {
+    if (places.has(n)) throw new Error(`webgluon internal: output ${i} (%${n.id}) is not a computed value`);
+    places.set(n, { kind: 'output', index: i });
+  });
+  // Last group reading each root.
+  const lastUse = new Map<Node, number>();
+  groups.forEach((g, k) => {
+    const inside = new Set(g.nodes);
+    for (const m of g.nodes) for (const i of m.inputs) if (!inside.has(i) && !i.isScalarConstant) lastUse.set(storageRoot(i), k);
+  });
+  const slots: Slot[] = [];
+  const free: number[] = [];
+  const holder = new Map<number, Node>();
+  let naive = 0;
+  groups.forEach((g, k) => {
+    for (const o of g.outputs) {
+      if (places.has(o)) continue;
+      const need = sizeClassOf(sizeOf(o.shape));
+      naive += need * 4;
+      // Best fit among free slots at least as large.
+      let best = -1;
+      for (const s of free) if (slots[s].size >= need && (best < 0 || slots[s].size < slots[best].size)) best = s;
+      if (best >= 0) free.splice(free.indexOf(best), 1);
+      else {
+        best = slots.length;
+        slots.push({ size: need });
+      }
+      places.set(o, { kind: 'slot', index: best });
+      holder.set(best, o);
+    }
+    // Slots whose value has been read for the last time (or never) are free after this group.
+    for (const [s, node] of holder) {
+      const last = lastUse.get(node) ?? -1;
+      if (last <= k) {
+        holder.delete(s);
+        free.push(s);
+      }
+    }
+  });
+  // Views take their root's place.
+  for (const n of graph.nodes) {
+    if (places.has(n) || n.isLeaf || getOp(n.op).kind !== 'view') continue;
+    const root = storageRoot(n);
+    const p = places.get(root);
+    if (p) places.set(n, p);
+  }
+  const slotBytes = slots.reduce((b, s) => b + s.size * 4, 0);
+  return { places, slots, slotBytes, naiveBytes: naive };
+}

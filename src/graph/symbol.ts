@@ -1,0 +1,56 @@
+// The symbolic value of traced code (MXNet's Symbol): wraps an IR Node. `sym` is derived from
+// the registry like `nd`: shapes and dtypes are inferred at trace time, numbers become scalar
+// constants and composite ops are expanded through their decompositions.
+import { currentOrigin } from './errors.js';
+import { Node } from './ir.js';
+import { outputDType, type OpDef, type OpSignatures } from './registry.js';
+import type { Attrs, DType, Shape } from './types.js';
+import { buildNamespace, installMethods } from '../ndarray/namespace.js';
+import './ops/index.js';
+
+type MethodsOf<T> = {
+  [K in keyof OpSignatures<T>]: OpSignatures<T>[K] extends (x: never, ...rest: infer R) => infer O ? (...rest: R) => O : never;
+};
+// eslint-disable-next-line @typescript-eslint/no-empty-interface
+export interface Symbol extends MethodsOf<Symbol> {}
+
+export class Symbol {
+  constructor(readonly node: Node) {}
+  get shape(): Shape {
+    return this.node.shape;
+  }
+  get dtype(): DType {
+    return this.node.dtype;
+  }
+  get ndim(): number {
+    return this.node.shape.length;
+  }
+  toString(): string {
+    return `Symbol(%${this.node.id}: ${this.node.op} ${this.node.dtype}[${this.node.shape.join(',')}])`;
+  }
+}
+
+export const isSymbol = (v: unknown): v is Symbol => v instanceof Symbol;
+
+/** A scalar number constant node (inlined as a literal by the emitter). */
+export function constantNode(v: number): Node {
+  return new Node('constant', [], {}, [], 'float32', currentOrigin(), '', v);
+}
+
+/** Builds one node for an op application; composites expand into their parts. */
+export function applySymbolic(op: OpDef, raw: readonly (Symbol | number | null)[], attrs: Attrs): Symbol {
+  if (op.kind === 'composite') {
+    const xs = raw.map((x) => (typeof x === 'number' ? new Symbol(constantNode(x)) : x)) as Symbol[];
+    return op.decompose(sym, xs, attrs);
+  }
+  const nodes = raw.map((x) => {
+    if (x === null) throw new Error(`webgluon internal: \`${op.name}\` got a missing input`);
+    return typeof x === 'number' ? constantNode(x) : x.node;
+  });
+  const shape = op.shape(nodes.map((n) => n.shape), attrs);
+  const dtype = outputDType(op, nodes.map((n) => n.dtype), attrs);
+  return new Symbol(new Node(op.name, nodes, attrs, shape, dtype, currentOrigin()));
+}
+
+export const sym: OpSignatures<Symbol> = buildNamespace<Symbol>(applySymbolic, isSymbol);
+installMethods(Symbol.prototype, sym as OpSignatures<unknown>);

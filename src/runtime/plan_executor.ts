@@ -1,0 +1,46 @@
+// Runs a compiled Plan: intermediate slots are allocated once per plan and kept across calls
+// (static allocation), outputs get fresh storages every call (they are returned to the caller),
+// and every kernel goes through the shared executor, so batching and dispatch counts match eager.
+import type { FusionGroup, KernelSpec } from '../codegen/emit.js';
+import type { Graph, Node } from '../graph/ir.js';
+import type { MemoryPlan, Place } from '../graph/memory.js';
+import { sizeOf } from '../graph/types.js';
+import { enqueue } from './executor.js';
+import { Storage } from './storage.js';
+
+export interface PlanKernel {
+  spec: KernelSpec;
+  group: FusionGroup;
+  reads: readonly Place[];
+  writes: readonly Place[];
+}
+
+export interface Plan {
+  name: string;
+  graph: Graph;
+  groups: readonly FusionGroup[];
+  kernels: readonly PlanKernel[];
+  inputs: readonly Node[];
+  outputs: readonly Node[];
+  memory: MemoryPlan;
+  dispatchCount: number;
+  /** Slot storages, created at the first run and reused by later runs. */
+  state: { slots: Storage[] | null };
+}
+
+export function runPlan(plan: Plan, inputs: readonly Storage[]): Storage[] {
+  if (inputs.length !== plan.inputs.length) {
+    throw new Error(`webgluon internal: plan ${plan.name} takes ${plan.inputs.length} inputs, got ${inputs.length}`);
+  }
+  const slots = (plan.state.slots ??= plan.memory.slots.map((s) => new Storage(s.size, 'float32')));
+  const outs = plan.outputs.map((o) => new Storage(sizeOf(o.shape), o.dtype));
+  const at = (p: Place): Storage => (p.kind === 'input' ? inputs[p.index] : p.kind === 'output' ? outs[p.index] : slots[p.index]);
+  for (const k of plan.kernels) enqueue({ spec: k.spec, group: k.group, reads: k.reads.map(at), writes: k.writes.map(at) });
+  return outs;
+}
+
+/** Releases a plan's slot storages (their buffers go back to the pool). */
+export function releasePlan(plan: Plan): void {
+  for (const s of plan.state.slots ?? []) s.release();
+  plan.state.slots = null;
+}
