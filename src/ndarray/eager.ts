@@ -108,6 +108,12 @@ function applyEager(op: OpDef, raw: readonly (Tensor | number | null)[], attrs: 
 export const nd: OpSignatures<Tensor> = buildNamespace<Tensor>(applyEager, isTensor);
 installMethods(Tensor.prototype, nd as OpSignatures<unknown>);
 
+/** A tensor of x's shape and dtype holding `v`: one kernel (a cast only for int32). */
+function filled(x: Tensor, v: number): Tensor {
+  const t = nd.broadcastTo(v, [...x.shape]);
+  return x.dtype === 'float32' ? t : t.astype(x.dtype);
+}
+
 const anomalyOps: AnomalyOps = {
   countNonFinite: (t) => nd.sum(nd.isNonFinite(t)),
   min: (t) => nd.min(t),
@@ -119,12 +125,12 @@ hooks.current = {
   backward(t, head, retainGraph) {
     inBackward(() => runBackward([t], [head], {
       add: (a, b) => nd.add(a, b),
-      onesLike: (x) => nd.broadcastTo(1, [...x.shape]).astype(x.dtype),
-      zerosLike: (x) => nd.broadcastTo(0, [...x.shape]).astype(x.dtype),
+      onesLike: (x) => filled(x, 1),
+      zerosLike: (x) => filled(x, 0),
       pause: (fn) => withoutRecording(fn),
     }, retainGraph));
   },
-  zerosLike: (x) => nd.broadcastTo(0, [...x.shape]).astype(x.dtype),
+  zerosLike: (x) => filled(x, 0),
   add: (a, b) => nd.add(a, b),
   copy: (x) => nd.identity(x),
 };

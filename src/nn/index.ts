@@ -6,6 +6,7 @@ import * as lossModule from './loss.js';
 import { Parameter, ParameterDict } from './parameter.js';
 import { Trainer } from './trainer.js';
 import * as optimizer from './optimizers.js';
+import './hybridize.js';
 
 export { Block, HybridBlock, Parameter, ParameterDict, Trainer };
 export type { HybridizeOptions } from './block.js';
