@@ -4,7 +4,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { HostArray, ImageFolderDataset } from '../../src/data/index.js';
 
-export type Pair = [HostArray, HostArray, number];
+export type Pair = [HostArray, HostArray, HostArray];
 
 /** A seeded generator, so that a run's pairs repeat with its seed. */
 function mulberry32(seed: number): () => number {
@@ -57,11 +57,38 @@ export class ImagePairs extends ImageFolderDataset<Pair> {
     const second = sameClass ? classmates[pick(classmates.length)] : pick(this.items.length);
     const [a, la] = await this.getImage(first);
     const [b, lb] = await this.getImage(second);
-    return [a, b, la === lb ? 0 : 1];
+    // A (1,) label per pair, as the tutorial's mx.nd.array([…]): batches are (N, 1) like the loss.
+    return [a, b, new HostArray(Float32Array.of(la === lb ? 0 : 1), [1])];
   }
 }
 
-/** HxWx1 uint8 → 1xHxW float32 in [0, 1], as the tutorial's transform. */
-export function toChw(image: HostArray): HostArray {
-  return image.astype('float32').transpose([2, 0, 1]).div(255);
+/**
+ * HxWx1 uint8 → 1xSxS float32 in [0, 1], as the tutorial's transform; S < H averages blocks of
+ * pixels (area resampling) so that thin strokes survive a smaller image.
+ */
+export function toChw(image: HostArray, size = image.shape[0]): HostArray {
+  const [h, w] = image.shape;
+  const src = image.data;
+  if (size === h && size === w) return image.astype('float32').transpose([2, 0, 1]).div(255);
+  const out = new Float32Array(size * size);
+  for (let y = 0; y < size; y++) {
+    const y0 = (y * h) / size;
+    const y1 = ((y + 1) * h) / size;
+    for (let x = 0; x < size; x++) {
+      const x0 = (x * w) / size;
+      const x1 = ((x + 1) * w) / size;
+      let sum = 0;
+      let area = 0;
+      for (let sy = Math.floor(y0); sy < Math.ceil(y1); sy++) {
+        const wy = Math.min(y1, sy + 1) - Math.max(y0, sy);
+        for (let sx = Math.floor(x0); sx < Math.ceil(x1); sx++) {
+          const wx = Math.min(x1, sx + 1) - Math.max(x0, sx);
+          sum += wy * wx * src[sy * w + sx];
+          area += wy * wx;
+        }
+      }
+      out[y * size + x] = sum / area / 255;
+    }
+  }
+  return new HostArray(out, [1, size, size]);
 }

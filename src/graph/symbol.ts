@@ -15,7 +15,15 @@ type MethodsOf<T> = {
 export interface Symbol extends MethodsOf<Symbol> {}
 
 export class Symbol {
+  /** Set for the result of a composite (its parts are hidden); else the node's op. */
+  private producedBy: string | null = null;
   constructor(readonly node: Node) {}
+  get producer(): string {
+    return this.producedBy ?? this.node.op;
+  }
+  set producer(op: string) {
+    this.producedBy = op;
+  }
   get shape(): Shape {
     return this.node.shape;
   }
@@ -41,7 +49,9 @@ export function constantNode(v: number): Node {
 export function applySymbolic(op: OpDef, raw: readonly (Symbol | number | null)[], attrs: Attrs): Symbol {
   if (op.kind === 'composite') {
     const xs = raw.map((x) => (typeof x === 'number' ? new Symbol(constantNode(x)) : x)) as Symbol[];
-    return op.decompose(sym, xs, attrs);
+    const out = op.decompose(sym, xs, attrs);
+    if (!xs.includes(out)) out.producer = op.name;
+    return out;
   }
   const nodes = raw.map((x) => {
     if (x === null) throw new Error(`webgluon internal: \`${op.name}\` got a missing input`);

@@ -82,7 +82,9 @@ function record(op: OpDef, inputs: readonly (Tensor | number | null)[], out: Ten
 function applyEager(op: OpDef, raw: readonly (Tensor | number | null)[], attrs: Attrs): Tensor {
   if (op.kind === 'composite') {
     const xs = raw.map((x) => (typeof x === 'number' ? scalarTensor(x) : x)) as Tensor[];
-    return op.decompose(nd, xs, attrs);
+    const out = op.decompose(nd, xs, attrs);
+    if (!xs.includes(out)) out.producer = op.name;
+    return out;
   }
   const inputs = raw.map((x) => {
     if (x === null) throw new Error(`webgluon internal: \`${op.name}\` got a missing input`);
@@ -101,6 +103,7 @@ function applyEager(op: OpDef, raw: readonly (Tensor | number | null)[], attrs: 
     enqueue({ spec: k.spec, group: k.group, reads, writes: [out.storage] });
     watch(anomalyOps, op.name, inputs as (Tensor | number)[], out);
   }
+  out.producer = op.name;
   record(op, raw, out, attrs);
   return out;
 }

@@ -32,6 +32,8 @@ export class Tensor {
   /** The tape entry that produced this tensor while recording, if any. */
   _entry: TapeEntry | null = null;
   _gradReq: GradReq | null = null;
+  /** The op that computed this tensor (composites by their own name); losses read it to warn. */
+  producer: string | null = null;
   private _grad: Tensor | null = null;
   private disposed = false;
   readonly shape: Shape;

@@ -111,6 +111,20 @@ export interface SigmoidBCEOptions {
  * Binary cross-entropy on logits (stable: relu(x) − x·y + softrelu(−|x|)) or, with
  * fromSigmoid, on probabilities: −(y·log(p+ε) + (1−y)·log(1−p+ε)), ε = 1e-12.
  */
+const warned = new Set<string>();
+/**
+ * The tutorial's first pitfall: an activation applied by the network and again by the loss
+ * (sigmoid before SigmoidBCE with fromSigmoid false). Warns once per loss class.
+ */
+function warnDoubleActivation(loss: string, pred: unknown, activations: readonly string[], option: string): void {
+  const producer = (pred as { producer?: string | null } | null)?.producer;
+  if (!producer || !activations.includes(producer) || warned.has(loss)) return;
+  warned.add(loss);
+  process.emitWarning(`${loss} applies ${activations[0]} itself, but its input already came out of \`${producer}\`: ` +
+    `the activation is applied twice and training will not converge as expected. Remove the last activation ` +
+    `of the network, or pass { ${option}: true }.`, { code: 'WEBGLUON_DOUBLE_ACTIVATION' });
+}
+
 export class SigmoidBinaryCrossEntropyLoss extends Loss {
   readonly fromSigmoid: boolean;
   constructor(opts: SigmoidBCEOptions = {}) {
@@ -120,6 +134,7 @@ export class SigmoidBinaryCrossEntropyLoss extends Loss {
   override hybridForward(F: F, pred: T, label: T, sampleWeight?: T | null, posWeight?: T | null): T {
     const y = reshapeLike(F, label, pred);
     let loss: T;
+    if (!this.fromSigmoid) warnDoubleActivation(this.constructor.name, pred, ['sigmoid'], 'fromSigmoid');
     if (!this.fromSigmoid) {
       if (posWeight == null) {
         loss = F.add(F.sub(F.relu(pred), F.mul(pred, y)), F.softrelu(F.neg(F.abs(pred))));
@@ -157,6 +172,7 @@ export class SoftmaxCrossEntropyLoss extends Loss {
     this.fromLogits = opts.fromLogits ?? false;
   }
   override hybridForward(F: F, pred: T, label: T, sampleWeight?: T | null): T {
+    if (!this.fromLogits) warnDoubleActivation(this.constructor.name, pred, ['softmax', 'logSoftmax'], 'fromLogits');
     const logp = this.fromLogits ? pred : F.logSoftmax(pred, this.axis);
     let loss: T;
     if (this.sparseLabel) {
@@ -186,6 +202,7 @@ export class KLDivLoss extends Loss {
     this.axis = opts.axis ?? -1;
   }
   override hybridForward(F: F, pred: T, label: T, sampleWeight?: T | null): T {
+    if (!this.fromLogits) warnDoubleActivation(this.constructor.name, pred, ['softmax', 'logSoftmax'], 'fromLogits');
     const logp = this.fromLogits ? pred : F.logSoftmax(pred, this.axis);
     const loss = F.mul(label, F.sub(F.log(F.add(label, 1e-12)), logp));
     return this._mean(F, this._applyWeighting(F, loss, this._weight, sampleWeight));

@@ -1,0 +1,53 @@
+// The tutorial's model: a contrastive loss written as a user would (subclass Loss, override
+// hybridForward) and the Siamese network whose two towers share every weight.
+import { gluon, type Tensor } from '../../src/index.js';
+import type { Ops } from '../../src/graph/registry.js';
+
+type F = Ops<Tensor>;
+
+/**
+ * Contrastive loss (Hadsell, Chopra, LeCun 2006): similar pairs (label 0) are pulled together by
+ * their squared distance; dissimilar pairs (label 1) are pushed apart until `margin`.
+ */
+export class ContrastiveLoss extends gluon.loss.Loss {
+  constructor(readonly margin = 6, weight: number | null = null, batchAxis = 0) {
+    super(weight, batchAxis);
+  }
+
+  override hybridForward(F: F, image1: Tensor, image2: Tensor, label: Tensor): Tensor {
+    const distances = F.sub(image1, image2);
+    const distancesSquared = F.sum(F.square(distances), 1, true);
+    // The epsilon keeps sqrt's gradient finite for identical embeddings.
+    const euclidean = F.sqrt(F.add(distancesSquared, 0.0001));
+    const d = F.clip(F.sub(this.margin, euclidean), 0, this.margin);
+    const loss = F.add(F.mul(F.sub(1, label), distancesSquared), F.mul(label, F.square(d)));
+    return F.mul(0.5, loss);
+  }
+}
+
+/** Conv 64@5 relu, max-pool 2, conv 64@5 relu, max-pool 2, dense 256 relu, dense 2 softrelu. */
+export class Siamese extends gluon.HybridBlock {
+  readonly cnn = new gluon.nn.HybridSequential();
+
+  constructor() {
+    super();
+    this.cnn.add(
+      new gluon.nn.Conv2D(64, 5, { activation: 'relu' }),
+      new gluon.nn.MaxPool2D({ poolSize: 2, strides: 2 }),
+      new gluon.nn.Conv2D(64, 5, { activation: 'relu' }),
+      new gluon.nn.MaxPool2D({ poolSize: 2, strides: 2 }),
+      new gluon.nn.Dense(256, { activation: 'relu' }),
+      new gluon.nn.Dense(2, { activation: 'softrelu' }),
+    );
+  }
+
+  /**
+   * Both images go through the same tower. They are stacked into one batch of 2N so that each
+   * layer runs once per step instead of twice — the same arithmetic, half the kernels.
+   */
+  override hybridForward(F: F, input0: Tensor, input1: Tensor): [Tensor, Tensor] {
+    const n = input0.shape[0];
+    const both = this.cnn.forward(F.concat([input0, input1], 0)) as Tensor;
+    return [F.slice(both, [0, null], [n, null]), F.slice(both, [n, null], [2 * n, null])];
+  }
+}
