@@ -1,0 +1,155 @@
+// GFLOP/s of the heavy kernel templates (matmul 1024³, the Siamese network's two convolutions:
+// forward, backward-data, backward-weight) beside plain one-thread-per-output kernels, same adapter.
+//
+//   npx tsx bench/ops.ts [--only substring] [--tuning '{"tileM":8}'] [--runs 5] [--no-naive]
+//
+// Times run from submit to queue.onSubmittedWorkDone(); the first run (which includes lavapipe's
+// JIT compile of the pipeline) is reported apart as "first", the rest give the median.
+import type { KernelTemplate } from '../src/codegen/kernel_template.js';
+import { matmulKernel } from '../src/codegen/kernels/matmul.js';
+import { conv2dBackwardDataKernel, conv2dBackwardWeightKernel, conv2dKernel, convGeometry, type ConvGeometry } from '../src/codegen/kernels/conv2d.js';
+import type { HostValue } from '../src/graph/registry.js';
+import { sizeOf, type Attrs, type Shape } from '../src/graph/types.js';
+import { getDevice, prepare, randomValue } from '../tests/kernels_harness.js';
+
+const argv = process.argv.slice(2);
+const flag = (name: string) => {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 ? argv[i + 1] : undefined;
+};
+const only = flag('only');
+const tuning = JSON.parse(flag('tuning') ?? '{}') as Record<string, number>;
+const runs = Number(flag('runs') ?? 5);
+const withNaive = !argv.includes('--no-naive');
+
+const WG = 64;
+
+/** A plain kernel: one invocation per output element, the whole reduction in one loop. */
+function naive(count: number, index: string, loop: string): KernelTemplate {
+  const groups = Math.ceil(count / WG);
+  const gx = Math.min(groups, 65535);
+  return () => ({
+    body: `@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let i = (wid.x + wid.y * ${gx}u) * ${WG}u + lid.x;
+  if (i >= ${count}u) { return; }
+${index}
+  var s = 0.0;
+${loop}
+  out0[i] = epilogue(s, i);
+}`,
+    workgroups: [gx, Math.ceil(groups / gx), 1],
+  });
+}
+
+function naiveMatmul(M: number, K: number, N: number): KernelTemplate {
+  return naive(M * N, `  let m = i / ${N}u; let n = i % ${N}u;`,
+    `  for (var k = 0u; k < ${K}u; k++) { s += in0[m * ${K}u + k] * in1[k * ${N}u + n]; }`);
+}
+
+function naiveConv(g: ConvGeometry): KernelTemplate {
+  return naive(g.N * g.O * g.OH * g.OW,
+    `  let ow = i % ${g.OW}u; let oh = (i / ${g.OW}u) % ${g.OH}u; let o = (i / ${g.OW * g.OH}u) % ${g.O}u; let n = i / ${g.OW * g.OH * g.O}u;`,
+    `  for (var c = 0u; c < ${g.C}u; c++) { for (var kh = 0u; kh < ${g.KH}u; kh++) { for (var kw = 0u; kw < ${g.KW}u; kw++) {
+    let ih = i32(oh * ${g.SH}u + kh) - ${g.PH}i; let iw = i32(ow * ${g.SW}u + kw) - ${g.PW}i;
+    if (ih >= 0i && ih < ${g.H}i && iw >= 0i && iw < ${g.W}i) {
+      s += in0[((n * ${g.C}u + c) * ${g.H}u + u32(ih)) * ${g.W}u + u32(iw)] * in1[((o * ${g.C}u + c) * ${g.KH}u + kh) * ${g.KW}u + kw];
+    } } } }`);
+}
+
+function naiveConvData(g: ConvGeometry): KernelTemplate {
+  return naive(g.N * g.C * g.H * g.W,
+    `  let iw = i32(i % ${g.W}u); let ih = i32((i / ${g.W}u) % ${g.H}u); let c = (i / ${g.W * g.H}u) % ${g.C}u; let n = i / ${g.W * g.H * g.C}u;`,
+    `  for (var o = 0u; o < ${g.O}u; o++) { for (var kh = 0u; kh < ${g.KH}u; kh++) { for (var kw = 0u; kw < ${g.KW}u; kw++) {
+    let nh = ih + ${g.PH}i - i32(kh); let nw = iw + ${g.PW}i - i32(kw);
+    if (nh >= 0i && nw >= 0i && nh % ${g.SH}i == 0i && nw % ${g.SW}i == 0i && nh / ${g.SH}i < ${g.OH}i && nw / ${g.SW}i < ${g.OW}i) {
+      s += in0[((n * ${g.O}u + o) * ${g.OH}u + u32(nh / ${g.SH}i)) * ${g.OW}u + u32(nw / ${g.SW}i)] * in1[((o * ${g.C}u + c) * ${g.KH}u + kh) * ${g.KW}u + kw];
+    } } } }`);
+}
+
+function naiveConvWeight(g: ConvGeometry): KernelTemplate {
+  return naive(g.O * g.C * g.KH * g.KW,
+    `  let kw = i % ${g.KW}u; let kh = (i / ${g.KW}u) % ${g.KH}u; let c = (i / ${g.KW * g.KH}u) % ${g.C}u; let o = i / ${g.KW * g.KH * g.C}u;`,
+    `  for (var n = 0u; n < ${g.N}u; n++) { for (var oh = 0u; oh < ${g.OH}u; oh++) { for (var ow = 0u; ow < ${g.OW}u; ow++) {
+    let ih = i32(oh * ${g.SH}u + kh) - ${g.PH}i; let iw = i32(ow * ${g.SW}u + kw) - ${g.PW}i;
+    if (ih >= 0i && ih < ${g.H}i && iw >= 0i && iw < ${g.W}i) {
+      s += in1[((n * ${g.O}u + o) * ${g.OH}u + oh) * ${g.OW}u + ow] * in0[((n * ${g.C}u + c) * ${g.H}u + u32(ih)) * ${g.W}u + u32(iw)];
+    } } } }`);
+}
+
+interface Job {
+  name: string;
+  shape: string;
+  flops: number;
+  inputs: HostValue[];
+  attrs: Attrs;
+  outShape: Shape;
+  template: KernelTemplate;
+  baseline: KernelTemplate;
+}
+
+function jobs(): Job[] {
+  const list: Job[] = [];
+  const n = 1024;
+  list.push({
+    name: 'matmul', shape: `${n}x${n}x${n}`, flops: 2 * n ** 3,
+    inputs: [randomValue([n, n], 1), randomValue([n, n], 2)], attrs: {}, outShape: [n, n],
+    template: matmulKernel, baseline: naiveMatmul(n, n, n),
+  });
+  const convs = [{ x: [16, 1, 105, 105], w: [64, 1, 5, 5] }, { x: [16, 64, 50, 50], w: [64, 64, 5, 5] }];
+  for (const c of convs) {
+    const y = [c.x[0], c.w[0], c.x[2] - c.w[2] + 1, c.x[3] - c.w[3] + 1];
+    const g = convGeometry(c.x, c.w, y, {});
+    const flops = 2 * sizeOf(y) * c.w[1] * c.w[2] * c.w[3];
+    const shape = `${c.x.join('x')} * ${c.w.join('x')}`;
+    const [x, w, dy] = [randomValue(c.x, 3), randomValue(c.w, 4), randomValue(y, 5)];
+    list.push(
+      { name: 'conv2d', shape, flops, inputs: [x, w], attrs: {}, outShape: y, template: conv2dKernel, baseline: naiveConv(g) },
+      { name: 'conv2dBackwardData', shape, flops, inputs: [dy, w], attrs: {}, outShape: c.x, template: conv2dBackwardDataKernel, baseline: naiveConvData(g) },
+      { name: 'conv2dBackwardWeight', shape, flops, inputs: [x, dy], attrs: {}, outShape: c.w, template: conv2dBackwardWeightKernel, baseline: naiveConvWeight(g) },
+    );
+  }
+  return list.filter((j) => !only || `${j.name} ${j.shape}`.includes(only));
+}
+
+interface Timing { first: number; median: number }
+
+async function time(template: KernelTemplate, job: Job, t: Record<string, number>): Promise<Timing> {
+  const p = await prepare(template, job.inputs, job.attrs, job.outShape, t, job.name);
+  try {
+    let start = performance.now();
+    await p.run();
+    const first = performance.now() - start;
+    const times: number[] = [];
+    // Slow kernels (the plain ones) get fewer repeats so that the whole bench stays in minutes.
+    const repeats = first > 4000 ? Math.min(runs, 2) : runs;
+    for (let r = 0; r < repeats; r++) {
+      start = performance.now();
+      await p.run();
+      times.push(performance.now() - start);
+    }
+    times.sort((a, b) => a - b);
+    return { first, median: times[Math.floor(times.length / 2)] };
+  } finally {
+    p.destroy();
+  }
+}
+
+const gflops = (flops: number, ms: number) => (flops / ms / 1e6).toFixed(2);
+
+const device = await getDevice();
+void device;
+const rows: string[] = [];
+console.log(`tuning ${JSON.stringify(tuning)}, ${runs} runs, median; "first" includes the pipeline's JIT compile\n`);
+const header = '| kernel | shapes | tiled GFLOP/s | tiled ms (first) | plain GFLOP/s | plain ms | speedup |';
+console.log(header);
+console.log('| --- | --- | ---: | ---: | ---: | ---: | ---: |');
+for (const job of jobs()) {
+  const tiled = await time(job.template, job, tuning);
+  const plain = withNaive ? await time(job.baseline, job, {}) : null;
+  const row = `| ${job.name} | ${job.shape} | ${gflops(job.flops, tiled.median)} | ${tiled.median.toFixed(1)} (${tiled.first.toFixed(0)}) | ` +
+    (plain ? `${gflops(job.flops, plain.median)} | ${plain.median.toFixed(1)} | ${(plain.median / tiled.median).toFixed(1)}x |` : '– | – | – |');
+  rows.push(row);
+  console.log(row);
+}
+process.exit(0);
