@@ -109,3 +109,17 @@ describe('registry ops: gradients, finite differences on the CPU vs GPU autograd
     });
   });
 });
+
+describe('eager pipelines', () => {
+  it('a scalar that changes every step reuses one pipeline', async () => {
+    const { stats, resetStats } = await import('../src/runtime/stats.js');
+    const { nd } = await import('../src/ndarray/index.js');
+    const x = nd.array([1, 2, 3]);
+    await nd.mul(x, 0.5).data();
+    resetStats();
+    const outs = [0.25, 0.125, 3].map((lr) => nd.mul(x, lr));
+    expect(Array.from(await outs[2].data())).toEqual([3, 6, 9]);
+    expect(Array.from(await outs[0].data())).toEqual([0.25, 0.5, 0.75]);
+    expect(stats().pipelines).toBe(0);
+  });
+});

@@ -40,6 +40,11 @@ export interface EmitOptions {
 }
 
 const WG = 64;
+const bits = new DataView(new ArrayBuffer(4));
+function floatBits(v: number): number {
+  bits.setFloat32(0, v, true);
+  return bits.getUint32(0, true);
+}
 const wgslType = (d: DType) => (d === 'int32' ? 'i32' : 'f32');
 
 /** External inputs of a group: inputs of its nodes that it does not compute (scalars inline). */
@@ -62,6 +67,15 @@ class Writer {
     if (this.mode === 'const') return `${v}u`;
     this.meta.push(v);
     return `dims[${this.meta.length - 1}]`;
+  }
+  /**
+   * A scalar constant: a literal in const mode; in uniform mode its f32 bits go in the shape
+   * buffer, so that `x * lr` with a new lr each step reuses one pipeline.
+   */
+  scalar(v: number): string {
+    if (this.mode === 'const') return f32(v);
+    this.meta.push(floatBits(v));
+    return `bitcast<f32>(dims[${this.meta.length - 1}])`;
   }
   fresh(prefix: string): string {
     return `${prefix}${this.tmp++}`;
@@ -123,7 +137,7 @@ function emitElementwise(w: Writer, nodes: readonly Node[], scope: Scope, bindin
   const value = (n: Node): string => {
     const known = scope.values.get(n);
     if (known) return known;
-    if (n.isScalarConstant) return f32(n.value as number);
+    if (n.isScalarConstant) return w.scalar(n.value as number);
     const buf = binding.get(n);
     if (!buf) throw new Error(`webgluon internal: ${n.op} %${n.id} has no value in this kernel`);
     let offset: string;
@@ -288,7 +302,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 }
 
 function loadLeaf(w: Writer, n: Node, scope: Scope, binding: Map<Node, string>): string {
-  if (n.isScalarConstant) return f32(n.value as number);
+  if (n.isScalarConstant) return w.scalar(n.value as number);
   const buf = binding.get(n)!;
   const offset = sizeOf(n.shape) === 1 ? '0u' : sameShapeAs(n.shape, scope.iter) ? scope.index : broadcastOffset(w, n.shape, scope.iter, scope.coords());
   const v = w.fresh('x');
