@@ -183,3 +183,25 @@ describe('training', () => {
     expect(last).toBeLessThan(0.5 * first);
   });
 });
+
+describe('fused updates', () => {
+  it('each parameter update is one kernel, and steps after the first compile nothing', async () => {
+    const { stats, resetStats } = await import('../src/runtime/stats.js');
+    const { flush } = await import('../src/runtime/executor.js');
+    const params = [new gluon.Parameter('a_weight', { shape: [3, 4] }), new gluon.Parameter('b_weight', { shape: [5] })];
+    for (const p of params) p.initialize(new init.One());
+    const trainer = new gluon.Trainer(params, 'adam', { learningRate: 0.1, wd: 0.01 });
+    for (let step = 0; step < 3; step++) {
+      autograd.record(() => nd.add(nd.sum(nd.square(params[0].data())), nd.sum(params[1].data()))).backward();
+      await flush();
+      resetStats();
+      trainer.step(2);
+      await flush();
+      // The first step also creates the optimizer state (zeros).
+      if (step > 0) {
+        expect(stats().dispatches).toBe(2);
+        expect(stats().pipelines).toBe(0);
+      }
+    }
+  });
+});

@@ -1,6 +1,9 @@
-// Optimizers with MXNet 1.9.1's update rules. Each update is written as one composed expression
-// of nd elementwise ops per state variable (a fused path can replace it later); the new weight
-// is installed by swapping the Parameter's tensor (the old one is disposed).
+// Optimizers with MXNet 1.9.1's update rules. Each rule is written once over F and compiled, so
+// one parameter's update (new weight and every state) is one fused GPU kernel. Per-step numbers
+// (learning rate, weight decay, rescale) are one-element tensor inputs, so no step recompiles.
+import { compileFunction, type CompiledFunction } from '../graph/compile.js';
+import type { Ops, Shaped } from '../graph/registry.js';
+import type { TraceFn } from '../graph/trace.js';
 import { nd, type Tensor } from '../ndarray/index.js';
 
 export interface OptimizerOptions {
@@ -27,6 +30,13 @@ export interface UpdateArgs {
   t: number;
 }
 
+/** The per-step numbers a rule reads, as values of the rule's own type (tensors or symbols). */
+export interface StepScalars<T> {
+  lr: T;
+  wd: T;
+  rescale: T;
+}
+
 export abstract class Optimizer {
   learningRate: number;
   wd: number;
@@ -35,6 +45,9 @@ export abstract class Optimizer {
   rescaleGrad: number;
   lrScheduler: ((numUpdate: number) => number) | null;
   numUpdate = 0;
+  private compiled: CompiledFunction | null = null;
+  private scalarCache = new Map<number, Tensor>();
+
   constructor(opts: OptimizerOptions, defaultLr: number) {
     this.learningRate = opts.learningRate ?? defaultLr;
     this.wd = opts.wd ?? 0;
@@ -46,17 +59,51 @@ export abstract class Optimizer {
   currentLr(): number {
     return this.lrScheduler ? this.lrScheduler(this.numUpdate) : this.learningRate;
   }
-  /** rescale·grad, clipped to ±clipGradient when set. */
-  protected scaled(grad: Tensor): Tensor {
-    const g = nd.mul(grad, this.rescaleGrad);
-    return this.clipGradient != null ? nd.clip(g, -this.clipGradient, this.clipGradient) : g;
+  /** rescale·grad + wd·w, clipped to ±clipGradient when set (MXNet adds wd before clipping). */
+  protected decayedGradient<T extends Shaped>(F: Ops<T>, w: T, g: T, s: StepScalars<T>): T {
+    const d = F.add(F.mul(g, s.rescale), F.mul(w, s.wd));
+    return this.clipGradient != null ? F.clip(d, -this.clipGradient, this.clipGradient) : d;
+  }
+  /** clip(rescale·grad): SGD and AdaGrad add weight decay after clipping, as MXNet does. */
+  protected clippedGradient<T extends Shaped>(F: Ops<T>, g: T, s: StepScalars<T>): T {
+    const scaled = F.mul(g, s.rescale);
+    return this.clipGradient != null ? F.clip(scaled, -this.clipGradient, this.clipGradient) : scaled;
   }
   abstract createState(weight: Tensor): Tensor[];
-  /** Returns the new weight and the new state tensors. */
-  abstract update(a: UpdateArgs): { weight: Tensor; state: Tensor[] };
+  /** The update rule: the new weight and the new state, from the old ones. */
+  abstract rule<T extends Shaped>(F: Ops<T>, w: T, g: T, state: readonly T[], s: StepScalars<T>): { weight: T; state: T[] };
+  /** The learning rate the rule multiplies by at step t (Adam folds its bias correction in). */
+  protected stepLr(lr: number, _t: number): number {
+    return lr;
+  }
+
+  /** One fused kernel per parameter: compiles the rule on first use, plans cached by shape. */
+  update({ weight, grad, state, lr, wd, t }: UpdateArgs): { weight: Tensor; state: Tensor[] } {
+    this.compiled ??= compileFunction(((F: Ops<Tensor>, w: Tensor, g: Tensor, lrT: Tensor, wdT: Tensor, rescale: Tensor, ...st: Tensor[]) => {
+      const r = this.rule(F, w, g, st, { lr: lrT, wd: wdT, rescale });
+      return [r.weight, ...r.state];
+    }) as unknown as TraceFn, { name: `${this.constructor.name}.update` });
+    const out = this.compiled(weight, grad, this.scalar(this.stepLr(lr, t)), this.scalar(wd), this.scalar(this.rescaleGrad), ...state);
+    const [w, ...next] = Array.isArray(out) ? out : [out];
+    return { weight: w, state: next };
+  }
+
+  /** One-element tensors for the per-step numbers, reused while the numbers repeat. */
+  private scalar(v: number): Tensor {
+    let t = this.scalarCache.get(v);
+    if (!t) {
+      if (this.scalarCache.size > 64) {
+        for (const old of this.scalarCache.values()) old.dispose();
+        this.scalarCache.clear();
+      }
+      t = nd.array([v]);
+      this.scalarCache.set(v, t);
+    }
+    return t;
+  }
 }
 
-/** SGD: w ← w − lr·(clip(rescale·g) + wd·w); with momentum m ← μ·m − lr·(clip(rescale·g) + wd·w), w ← w + m. */
+/** SGD: w ← w − lr·(clip(rescale·g) + wd·w); with momentum m ← μ·m − lr·(…), w ← w + m. */
 export class SGD extends Optimizer {
   momentum: number;
   constructor(opts: OptimizerOptions = {}) {
@@ -66,17 +113,17 @@ export class SGD extends Optimizer {
   createState(weight: Tensor): Tensor[] {
     return this.momentum !== 0 ? [nd.zerosLike(weight)] : [];
   }
-  update({ weight, grad, state, lr, wd }: UpdateArgs): { weight: Tensor; state: Tensor[] } {
-    const step = nd.add(this.scaled(grad), nd.mul(weight, wd));
-    if (this.momentum === 0) return { weight: nd.sub(weight, nd.mul(step, lr)), state: [] };
-    const mom = nd.sub(nd.mul(state[0], this.momentum), nd.mul(step, lr));
-    return { weight: nd.add(weight, mom), state: [mom] };
+  rule<T extends Shaped>(F: Ops<T>, w: T, g: T, state: readonly T[], s: StepScalars<T>): { weight: T; state: T[] } {
+    const step = F.mul(F.add(this.clippedGradient(F, g, s), F.mul(w, s.wd)), s.lr);
+    if (this.momentum === 0) return { weight: F.sub(w, step), state: [] };
+    const mom = F.sub(F.mul(state[0], this.momentum), step);
+    return { weight: F.add(w, mom), state: [mom] };
   }
 }
 
 /**
  * Adam (MXNet 1.9.1): g = clip(rescale·grad + wd·w); m = β1·m + (1−β1)·g; v = β2·v + (1−β2)·g²;
- * lr_t = lr·√(1−β2^t)/(1−β1^t); w ← w − lr_t·m/(√v + ε).
+ * lr_t = lr·√(1−β2^t)/(1−β1^t); w ← w − lr_t·m/(√v + ε) — ε is not bias-corrected.
  */
 export class Adam extends Optimizer {
   beta1: number;
@@ -91,14 +138,14 @@ export class Adam extends Optimizer {
   createState(weight: Tensor): Tensor[] {
     return [nd.zerosLike(weight), nd.zerosLike(weight)];
   }
-  update({ weight, grad, state: [m0, v0], lr, wd, t }: UpdateArgs): { weight: Tensor; state: Tensor[] } {
-    let g = nd.add(nd.mul(grad, this.rescaleGrad), nd.mul(weight, wd));
-    if (this.clipGradient != null) g = nd.clip(g, -this.clipGradient, this.clipGradient);
-    const m = nd.add(nd.mul(m0, this.beta1), nd.mul(g, 1 - this.beta1));
-    const v = nd.add(nd.mul(v0, this.beta2), nd.mul(nd.square(g), 1 - this.beta2));
-    const lrT = lr * Math.sqrt(1 - this.beta2 ** t) / (1 - this.beta1 ** t);
-    const w = nd.sub(weight, nd.div(nd.mul(m, lrT), nd.add(nd.sqrt(v), this.epsilon)));
-    return { weight: w, state: [m, v] };
+  protected override stepLr(lr: number, t: number): number {
+    return (lr * Math.sqrt(1 - this.beta2 ** t)) / (1 - this.beta1 ** t);
+  }
+  rule<T extends Shaped>(F: Ops<T>, w: T, grad: T, [m0, v0]: readonly T[], s: StepScalars<T>): { weight: T; state: T[] } {
+    const g = this.decayedGradient(F, w, grad, s);
+    const m = F.add(F.mul(m0, this.beta1), F.mul(g, 1 - this.beta1));
+    const v = F.add(F.mul(v0, this.beta2), F.mul(F.square(g), 1 - this.beta2));
+    return { weight: F.sub(w, F.div(F.mul(m, s.lr), F.add(F.sqrt(v), this.epsilon))), state: [m, v] };
   }
 }
 
@@ -114,12 +161,10 @@ export class RMSProp extends Optimizer {
   createState(weight: Tensor): Tensor[] {
     return [nd.zerosLike(weight)];
   }
-  update({ weight, grad, state: [n0], lr, wd }: UpdateArgs): { weight: Tensor; state: Tensor[] } {
-    let g = nd.add(nd.mul(grad, this.rescaleGrad), nd.mul(weight, wd));
-    if (this.clipGradient != null) g = nd.clip(g, -this.clipGradient, this.clipGradient);
-    const n = nd.add(nd.mul(nd.square(g), 1 - this.gamma1), nd.mul(n0, this.gamma1));
-    const w = nd.sub(weight, nd.div(nd.mul(g, lr), nd.sqrt(nd.add(n, this.epsilon))));
-    return { weight: w, state: [n] };
+  rule<T extends Shaped>(F: Ops<T>, w: T, grad: T, [n0]: readonly T[], s: StepScalars<T>): { weight: T; state: T[] } {
+    const g = this.decayedGradient(F, w, grad, s);
+    const n = F.add(F.mul(F.square(g), 1 - this.gamma1), F.mul(n0, this.gamma1));
+    return { weight: F.sub(w, F.div(F.mul(g, s.lr), F.sqrt(F.add(n, this.epsilon)))), state: [n] };
   }
 }
 
@@ -133,11 +178,10 @@ export class AdaGrad extends Optimizer {
   createState(weight: Tensor): Tensor[] {
     return [nd.zerosLike(weight)];
   }
-  update({ weight, grad, state: [h0], lr, wd }: UpdateArgs): { weight: Tensor; state: Tensor[] } {
-    const g = this.scaled(grad);
-    const h = nd.add(h0, nd.square(g));
-    const w = nd.sub(weight, nd.mul(nd.add(nd.div(g, nd.sqrt(nd.add(h, this.epsilon))), nd.mul(weight, wd)), lr));
-    return { weight: w, state: [h] };
+  rule<T extends Shaped>(F: Ops<T>, w: T, grad: T, [h0]: readonly T[], s: StepScalars<T>): { weight: T; state: T[] } {
+    const g = this.clippedGradient(F, grad, s);
+    const h = F.add(h0, F.square(g));
+    return { weight: F.sub(w, F.mul(F.add(F.div(g, F.sqrt(F.add(h, this.epsilon))), F.mul(w, s.wd)), s.lr)), state: [h] };
   }
 }
 
