@@ -8,6 +8,9 @@ export { nd, autograd, Tensor } from './ndarray/index.js';
 export { sym } from './graph/symbol.js';
 export { init } from './nn/index.js';
 export type { RuntimeStats } from './runtime/stats.js';
+export type { Ops } from './graph/registry.js';
+/** The type of `F` in hybridForward when it runs eagerly: `hybridForward(F: F, x: Tensor)`. */
+export type F = import('./graph/registry.js').Ops<import('./ndarray/tensor.js').Tensor>;
 
 /** gluon: Block, HybridBlock, Parameter, Trainer, nn, loss, data. */
 export const gluon = { ...nnGluon, data };

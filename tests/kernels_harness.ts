@@ -2,17 +2,22 @@
 // convention (in0.. read-only, out0 read_write, identity epilogue), dispatches it on Dawn, reads back.
 import { create, globals } from 'webgpu';
 import type { KernelTemplate } from '../src/codegen/kernel_template.js';
+import { PRELUDE } from '../src/codegen/prelude.js';
 import type { HostValue } from '../src/graph/registry.js';
 import type { Attrs, Shape } from '../src/graph/types.js';
 import { sizeOf } from '../src/graph/types.js';
 
 Object.assign(globalThis, globals);
 
+// Dawn tears its instance down when the GPU object is collected, taking the device with it
+// (futex and mutex aborts mid-dispatch): the module keeps it alive.
+let gpu: GPU | undefined;
 let devicePromise: Promise<GPUDevice> | undefined;
 
 export function getDevice(): Promise<GPUDevice> {
   devicePromise ??= (async () => {
-    const adapter = await create([]).requestAdapter();
+    gpu ??= create([]);
+    const adapter = await gpu.requestAdapter();
     if (!adapter) throw new Error('kernels_harness: no WebGPU adapter');
     return adapter.requestDevice({
       requiredLimits: {
@@ -30,7 +35,7 @@ export function wrapBody(body: string, inputs: number): string {
   const decls = [...Array(inputs).keys()].map(
     (i) => `@group(0) @binding(${i}) var<storage, read> in${i}: array<f32>;`);
   decls.push(`@group(0) @binding(${inputs}) var<storage, read_write> out0: array<f32>;`);
-  decls.push('fn epilogue(v: f32, i: u32) -> f32 { return v; }');
+  decls.push(PRELUDE, 'fn epilogue(v: f32, i: u32) -> f32 { return v; }');
   return `${decls.join('\n')}\n${body}\n`;
 }
 
@@ -73,7 +78,7 @@ export async function prepare(template: KernelTemplate, inputs: readonly HostVal
   const errors = info.messages.filter((m) => m.type === 'error');
   if (errors.length) {
     await device.popErrorScope();
-    throw new Error(`${label}: WGSL errors:\n${errors.map((m) => `${m.lineNum}:${m.linePos} ${m.message}`).join('\n')}\n${code}`);
+    throw new Error(`${label}: WGSL errors:\n${errors.map((m) => `${m.lineNum}:${m.linePos} ${m.message}`).join('\n')}\n${code.slice(0, 4000)}`);
   }
   const pipeline = device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' }, label });
   const gpuInputs = inputs.map((x) => storageBuffer(device, x.data.byteLength, x.data));

@@ -15,3 +15,6 @@ export { ImageFolderDataset } from './image_folder.js';
 export type { ImageFolderOptions, ImageSample } from './image_folder.js';
 /** gluon.data.vision, as in MXNet: `new data.vision.ImageFolderDataset(root, { flag: 0 })`. */
 export * as vision from './vision.js';
+export { builtinDataset, generateGlyphDataset } from './glyphs.js';
+export { makeOneshotRuns, readOneshotRuns } from './oneshot_runs.js';
+export { plotLossCurve, plotImagePairs } from './plot.js';

@@ -49,8 +49,10 @@ export function dotGeometry(ctx: Pick<KernelContext, 'inShapes' | 'outShape' | '
 }
 
 /**
- * Tuning (ctx.tuning):
- * - tileM, tileN (8, 4): outputs per invocation, rows × columns, held in registers.
+ * Tuning (ctx.tuning); the defaults won on lavapipe at 1024³ (8×8, K by 2: ~10 GFLOP/s; 8×4 by 4
+ * reached half that: every load there is a per-lane gather, so loads per FMA rule):
+ * - tileM, tileN (8, 8): outputs per invocation, rows × columns, held in registers.
+ * - unrollK (2): K steps per loop iteration in the register tiling (A rows read as vecN).
  * - workgroupSize (64): invocations per workgroup in the register tiling.
  * - workgroupTiling (0): 1 stages tileK-deep slices of A and B in workgroup memory, shared by a
  *   16 × 16 grid of invocations (a (16·tileM) × (16·tileN) block); what real GPUs want.
@@ -59,10 +61,10 @@ export function dotGeometry(ctx: Pick<KernelContext, 'inShapes' | 'outShape' | '
 export const matmulKernel: KernelTemplate = (ctx) => {
   const g = dotGeometry(ctx);
   const tm = ctx.tuning.tileM ?? 8;
-  const tn = ctx.tuning.tileN ?? 4;
-  return ctx.tuning.workgroupTiling
-    ? workgroupTiled(g, tm, tn, ctx.tuning.tileK ?? 16)
-    : registerTiled(g, tm, tn, ctx.tuning.workgroupSize ?? 64);
+  const tn = ctx.tuning.tileN ?? 8;
+  if (ctx.tuning.workgroupTiling) return workgroupTiled(g, tm, tn, ctx.tuning.tileK ?? 16);
+  // A tile wider than the matrix would only compute clamped copies.
+  return registerTiled(g, Math.min(tm, g.M), Math.min(tn, g.N), ctx.tuning.workgroupSize ?? 64, ctx.tuning.unrollK ?? 2);
 };
 
 const range = (n: number) => [...Array(n).keys()];
@@ -75,15 +77,15 @@ function chunks(tn: number): { start: number; width: number }[] {
 /**
  * Each invocation owns a tileM × tileN block of outputs. The rows of a workgroup's blocks are the
  * same, so on lavapipe (which runs invocations as SIMD lanes) A's loads are uniform scalar loads;
- * K runs four at a time so each A row and each B row segment is read as a vec4.
+ * K runs unrollK steps at a time, each A row segment read as one vector, each B row as vec4s.
  */
-function registerTiled(g: DotGeometry, tm: number, tn: number, wg: number): KernelSource {
+function registerTiled(g: DotGeometry, tm: number, tn: number, wg: number, unroll: number): KernelSource {
   const rowTiles = Math.ceil(g.M / tm);
   const colTiles = Math.ceil(g.N / tn);
   const colGroups = Math.ceil(colTiles / wg);
   const groups = g.batch * rowTiles * colGroups;
   const cs = chunks(tn);
-  const k4 = g.K - (g.K % 4);
+  const k4 = g.K - (g.K % unroll);
   const lines: string[] = [];
   const emit = (s: string) => lines.push(s);
 
@@ -96,7 +98,7 @@ function registerTiled(g: DotGeometry, tm: number, tn: number, wg: number): Kern
   const step = (k: string, unroll: number) => {
     for (let i = 0; i < tm; i++) {
       const parts = range(unroll).map((u) => aAt(i, `${k} + ${u}u`));
-      emit(`    let a${i} = ${unroll === 1 ? parts[0] : `vec4<f32>(${parts.join(', ')})`};`);
+      emit(`    let a${i} = ${unroll === 1 ? parts[0] : `${vecType(unroll)}(${parts.join(', ')})`};`);
     }
     for (let u = 0; u < unroll; u++) {
       for (const [q, c] of cs.entries()) {
@@ -120,7 +122,8 @@ function registerTiled(g: DotGeometry, tm: number, tn: number, wg: number): Kern
   emit(`  let colTile = (group % ${colGroups}u) * ${wg}u + lid.x;`);
   emit(`  let rowTile = (group / ${colGroups}u) % ${rowTiles}u;`);
   emit(`  let p = group / ${colGroups * rowTiles}u;`);
-  emit(`  if (colTile >= ${colTiles}u) { return; }`);
+  // No early exit for surplus lanes: llvmpipe takes its scalar path for uniform loads only while
+  // every lane of the workgroup is still running. Their loads clamp, their stores are skipped.
   emit(`  let row0 = rowTile * ${tm}u;`);
   emit(`  let col0 = colTile * ${tn}u;`);
   emit(`  let bBase = p * ${g.bBatch}u;`);
@@ -130,8 +133,8 @@ function registerTiled(g: DotGeometry, tm: number, tn: number, wg: number): Kern
     for (const [q, c] of cs.entries()) emit(`  var acc${i}_${q} = ${vecType(c.width)}();`);
   }
   if (k4 > 0) {
-    emit(`  for (var k = 0u; k < ${k4}u; k += 4u) {`);
-    step('k', 4);
+    emit(`  for (var k = 0u; k < ${k4}u; k += ${unroll}u) {`);
+    step('k', unroll);
     emit(`  }`);
   }
   if (g.K > k4) {

@@ -5,4 +5,4 @@ import './layout.js';
 import './composite.js';
 import './random.js';
 import './argmax.js';
-// import './nn_kernels.js';
+import './nn_kernels.js';

@@ -1,0 +1,301 @@
+// Convolution kernel templates (NCHW input, OIHW weight): forward, backward-data and backward-weight,
+// each an implicit GEMM whose register tile is several channels × a run of pixels of one image row.
+import type { KernelSource, KernelTemplate } from '../kernel_template.js';
+import type { Attrs, Shape } from '../../graph/types.js';
+import { dispatchGroups, linearGroup } from './matmul.js';
+
+export interface ConvGeometry {
+  N: number; C: number; H: number; W: number;
+  O: number; KH: number; KW: number; OH: number; OW: number;
+  SH: number; SW: number; PH: number; PW: number;
+}
+
+function pair(v: Attrs[string], fallback: number): [number, number] {
+  if (v === undefined || v === null) return [fallback, fallback];
+  if (typeof v === 'number') return [v, v];
+  const list = v as readonly number[];
+  return [list[0], list[1] ?? list[0]];
+}
+
+export function convGeometry(x: Shape, w: Shape, y: Shape, attrs: Attrs): ConvGeometry {
+  const [SH, SW] = pair(attrs.stride, 1);
+  const [PH, PW] = pair(attrs.pad, 0);
+  return { N: x[0], C: x[1], H: x[2], W: x[3], O: w[0], KH: w[2], KW: w[3], OH: y[2], OW: y[3], SH, SW, PH, PW };
+}
+
+const range = (n: number) => [...Array(n).keys()];
+const i32 = (v: number) => `${v}i`;
+
+/**
+ * Shared shape of forward and backward-data: every invocation owns `tc` channels of its output
+ * (the same for the whole workgroup, so their weight loads are uniform: one scalar load on
+ * lavapipe, a broadcast on GPUs) × `tp` neighbouring pixels of one output row. Along the row the
+ * taps of the tp pixels overlap, so one segment of the input row is loaded and reused KW times.
+ */
+interface RowTiledConv {
+  /** Output planes (channels, rows, cols), input planes (channels, rows, cols), batch. */
+  outC: number; outH: number; outW: number;
+  inC: number; inH: number; inW: number;
+  batch: number;
+  KH: number; KW: number;
+  /** Segment length and, for segment index j, the WGSL i32 column expression and validity. */
+  segment: number;
+  column: (j: string) => { index: string; valid: string };
+  /** For reduction channel r and tap row kh: the i32 row of the input plane and its validity. */
+  row: (outRow: string, kh: string) => { index: string; valid: string };
+  /** Weight element for (output channel, reduction channel, kh, kw). */
+  weight: (oc: string, rc: string, kh: string, kw: number) => string;
+  /** Segment index read by output pixel p at tap kw. */
+  tap: (p: number, kw: number) => number;
+}
+
+function rowTiled(s: RowTiledConv, tc: number, tp: number, wg: number): KernelSource {
+  const cTiles = Math.ceil(s.outC / tc);
+  const wTiles = Math.ceil(s.outW / tp);
+  const pixelTiles = s.batch * s.outH * wTiles;
+  const groups = cTiles * Math.ceil(pixelTiles / wg);
+  const L: string[] = [];
+  const emit = (line: string) => L.push(line);
+  emit(`@compute @workgroup_size(${wg})`);
+  emit(`fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {`);
+  emit(`  let group = ${linearGroup(groups)};`);
+  emit(`  if (group >= ${groups}u) { return; }`);
+  // Channel tiles vary fastest: neighbouring workgroups read the same input pixels.
+  emit(`  let c0 = (group % ${cTiles}u) * ${tc}u;`);
+  emit(`  let tile = (group / ${cTiles}u) * ${wg}u + lid.x;`);
+  // Surplus lanes compute a clamped tile and store nothing (no divergent exit: see matmul.ts).
+  emit(`  let t = min(tile, ${pixelTiles - 1}u);`);
+  emit(`  let col0 = (t % ${wTiles}u) * ${tp}u;`);
+  emit(`  let outRow = (t / ${wTiles}u) % ${s.outH}u;`);
+  emit(`  let n = t / ${wTiles * s.outH}u;`);
+  for (const j of range(s.segment)) {
+    const c = s.column(`${j}`);
+    emit(`  let seg${j} = ${c.index};`);
+    emit(`  let colOk${j} = ${c.valid};`);
+    emit(`  let colAt${j} = u32(clamp(seg${j}, 0i, ${i32(s.inW - 1)}));`);
+  }
+  for (const c of range(tc)) emit(`  let oc${c} = min(c0 + ${c}u, ${s.outC - 1}u);`);
+  for (const c of range(tc)) for (const p of range(tp)) emit(`  var acc${c}_${p} = 0.0;`);
+  emit(`  for (var rc = 0u; rc < ${s.inC}u; rc++) {`);
+  emit(`    let plane = (n * ${s.inC}u + rc) * ${s.inH * s.inW}u;`);
+  emit(`    for (var kh = 0u; kh < ${s.KH}u; kh++) {`);
+  const r = s.row('outRow', 'kh');
+  emit(`      let r = ${r.index};`);
+  emit(`      let rowOk = ${r.valid};`);
+  emit(`      let rowAt = plane + u32(clamp(r, 0i, ${i32(s.inH - 1)})) * ${s.inW}u;`);
+  for (const j of range(s.segment)) emit(`      let x${j} = select(0.0, in0[rowAt + colAt${j}], rowOk && colOk${j});`);
+  for (const c of range(tc)) {
+    for (const kw of range(s.KW)) {
+      emit(`      let w${c}_${kw} = ${s.weight(`oc${c}`, 'rc', 'kh', kw)};`);
+      for (const p of range(tp)) emit(`      acc${c}_${p} += w${c}_${kw} * x${s.tap(p, kw)};`);
+    }
+  }
+  emit(`    }`);
+  emit(`  }`);
+  emit(`  if (tile < ${pixelTiles}u) {`);
+  for (const c of range(tc)) {
+    for (const p of range(tp)) {
+      emit(`    if (c0 + ${c}u < ${s.outC}u && col0 + ${p}u < ${s.outW}u) {`);
+      emit(`      let o = ((n * ${s.outC}u + c0 + ${c}u) * ${s.outH}u + outRow) * ${s.outW}u + col0 + ${p}u;`);
+      emit(`      out0[o] = epilogue(acc${c}_${p}, o);`);
+      emit(`    }`);
+    }
+  }
+  emit(`  }`);
+  emit(`}`);
+  return { body: L.join('\n'), workgroups: dispatchGroups(groups) };
+}
+
+/** Offset of w[o, c, kh, kw] (OIHW) with o, c, kh as u32 expressions. */
+function weightAt(g: ConvGeometry, o: string, c: string, kh: string, kw: number): string {
+  return `in1[((${o} * ${g.C}u + ${c}) * ${g.KH}u + ${kh}) * ${g.KW}u + ${kw}u]`;
+}
+
+/**
+ * Register tile of the row-tiled kernels: tileChannels (4) × tilePixels (8), the best on lavapipe
+ * for the Siamese shapes (8 × 8 ran at half the speed). Tiles are clamped to the output; when it
+ * has fewer channels than the tile (dx of a 1-channel image) the pixels take the registers.
+ */
+function rowTile(tuning: Readonly<Record<string, number>>, outC: number, outW: number): [number, number] {
+  const tc = Math.min(tuning.tileChannels ?? 4, outC);
+  const tp = tuning.tilePixels ?? (outC < 4 ? 16 : 8);
+  return [tc, Math.min(tp, outW)];
+}
+
+/** y = conv2d(x, w). Tuning: tileChannels, tilePixels (see rowTile), workgroupSize (64). */
+export const conv2dKernel: KernelTemplate = (ctx) => {
+  const g = convGeometry(ctx.inShapes[0], ctx.inShapes[1], ctx.outShape, ctx.attrs);
+  const [tc, tp] = rowTile(ctx.tuning, g.O, g.OW);
+  return rowTiled({
+    outC: g.O, outH: g.OH, outW: g.OW, inC: g.C, inH: g.H, inW: g.W, batch: g.N, KH: g.KH, KW: g.KW,
+    segment: (tp - 1) * g.SW + g.KW,
+    column: (j) => {
+      const index = `i32(col0 * ${g.SW}u) - ${i32(g.PW)} + ${i32(Number(j))}`;
+      return { index, valid: `u32(seg${j}) < ${g.W}u` };
+    },
+    row: (outRow, kh) => {
+      const index = `i32(${outRow} * ${g.SH}u + ${kh}) - ${i32(g.PH)}`;
+      return { index, valid: `u32(r) < ${g.H}u` };
+    },
+    weight: (oc, rc, kh, kw) => weightAt(g, oc, rc, kh, kw),
+    tap: (p, kw) => p * g.SW + kw,
+  }, tc, tp, ctx.tuning.workgroupSize ?? 64);
+};
+
+/**
+ * dx = conv2dBackwardData(dy, w): the transposed convolution. Input pixel i receives dy[o] at
+ * output o where o·stride = i + pad − tap; with a stride above 1 the taps that do not divide
+ * read zero, so one loop nest serves every stride. Same tuning as conv2dKernel.
+ */
+export const conv2dBackwardDataKernel: KernelTemplate = (ctx) => {
+  const [dy, w] = ctx.inShapes;
+  const g = convGeometry(ctx.outShape, w, dy, ctx.attrs);
+  const [tc, tp] = rowTile(ctx.tuning, g.C, g.W);
+  const divides = (v: string, s: number) => (s === 1 ? 'true' : `(${v}) % ${i32(s)} == 0i`);
+  return rowTiled({
+    outC: g.C, outH: g.H, outW: g.W, inC: g.O, inH: g.OH, inW: g.OW, batch: g.N, KH: g.KH, KW: g.KW,
+    segment: tp + g.KW - 1,
+    column: (j) => {
+      // Segment j holds output column (col0 + pad − (KW − 1) + j) / stride.
+      const num = `(i32(col0) + ${i32(g.PW - (g.KW - 1) + Number(j))})`;
+      const q = g.SW === 1 ? num : `(${num} / ${i32(g.SW)})`;
+      return { index: q, valid: `${num} >= 0i && ${divides(num, g.SW)} && ${q} < ${i32(g.OW)}` };
+    },
+    row: (outRow, kh) => {
+      const num = `(i32(${outRow}) + ${i32(g.PH)} - i32(${kh}))`;
+      const q = g.SH === 1 ? num : `(${num} / ${i32(g.SH)})`;
+      return { index: q, valid: `${num} >= 0i && ${divides(num, g.SH)} && ${q} < ${i32(g.OH)}` };
+    },
+    weight: (oc, rc, kh, kw) => weightAt(g, rc, oc, kh, kw),
+    tap: (p, kw) => p - kw + g.KW - 1,
+  }, tc, tp, ctx.tuning.workgroupSize ?? 64);
+};
+
+/**
+ * dw = conv2dBackwardWeight(x, dy): dw[o,c,kh,kw] = Σ over images and output pixels. Each
+ * invocation holds tileChannels output channels × all KW taps of one (c, kh). Two ways to spread
+ * the long reduction, chosen by splitRows (default: split when C·KH is below a workgroup):
+ * - lanes over (c, kh), every lane walking all image rows: dy loads are uniform, no reduction
+ *   (tileChannels 8 × tilePixels 2 by default: ~13 GFLOP/s on lavapipe for 64→64 5×5);
+ * - lanes splitting the image rows of one (c, kh), summed in workgroup memory at the end: the
+ *   first conv of a network (C = 1) has too few (c, kh) to keep a machine busy otherwise
+ *   (every load is a gather there, so 2 × 8 by default).
+ * tilePixels output columns are loaded per step, reusing one input row segment for all taps.
+ */
+export const conv2dBackwardWeightKernel: KernelTemplate = (ctx) => {
+  const [x, dy] = ctx.inShapes;
+  const g = convGeometry(x, ctx.outShape, dy, ctx.attrs);
+  const wg = ctx.tuning.workgroupSize ?? 64;
+  const split = ctx.tuning.splitRows ?? (g.C * g.KH < wg ? 1 : 0);
+  return split ? weightSplitRows(g, ctx.tuning, wg) : weightPerTapRow(g, ctx.tuning, wg);
+};
+
+/** The accumulation step shared by both strategies: one tp-wide run of output columns. */
+function weightStep(g: ConvGeometry, emit: (s: string) => void, to: number, tp: number, xRow: string, rowOk: string): void {
+  const seg = (tp - 1) * g.SW + g.KW;
+  const owSteps = Math.ceil(g.OW / tp);
+  emit(`    for (var s = 0u; s < ${owSteps}u; s++) {`);
+  emit(`      let ow0 = s * ${tp}u;`);
+  for (const j of range(seg)) {
+    emit(`      let iw${j} = i32(ow0 * ${g.SW}u) + ${i32(j - g.PW)};`);
+    emit(`      let x${j} = select(0.0, in0[${xRow} + u32(clamp(iw${j}, 0i, ${i32(g.W - 1)}))], ${rowOk} && u32(iw${j}) < ${g.W}u);`);
+  }
+  for (const o of range(to)) {
+    for (const p of range(tp)) {
+      const load = `in1[dyRow${o} + min(ow0 + ${p}u, ${g.OW - 1}u)]`;
+      const inside = (owSteps - 1) * tp + p < g.OW;
+      emit(`      let d${o}_${p} = ${inside ? load : `select(0.0, ${load}, ow0 + ${p}u < ${g.OW}u)`};`);
+    }
+    for (const kw of range(g.KW)) {
+      emit(`      acc${o}_${kw} += ${range(tp).map((p) => `d${o}_${p} * x${p * g.SW + kw}`).join(' + ')};`);
+    }
+  }
+  emit(`    }`);
+}
+
+function weightPerTapRow(g: ConvGeometry, tuning: Readonly<Record<string, number>>, wg: number): KernelSource {
+  const tp = Math.min(tuning.tilePixels ?? 2, g.OW);
+  const to = Math.min(tuning.tileChannels ?? 8, g.O);
+  const oTiles = Math.ceil(g.O / to);
+  const taps = g.C * g.KH;
+  const groups = oTiles * Math.ceil(taps / wg);
+  const L: string[] = [];
+  const emit = (line: string) => L.push(line);
+  emit(`@compute @workgroup_size(${wg})`);
+  emit(`fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {`);
+  emit(`  let group = ${linearGroup(groups)};`);
+  emit(`  if (group >= ${groups}u) { return; }`);
+  emit(`  let o0 = (group % ${oTiles}u) * ${to}u;`);
+  emit(`  let tap = (group / ${oTiles}u) * ${wg}u + lid.x;`);
+  emit(`  let q = min(tap, ${taps - 1}u);`);
+  emit(`  let c = q / ${g.KH}u;`);
+  emit(`  let kh = q % ${g.KH}u;`);
+  for (const o of range(to)) emit(`  let oc${o} = min(o0 + ${o}u, ${g.O - 1}u);`);
+  for (const o of range(to)) for (const kw of range(g.KW)) emit(`  var acc${o}_${kw} = 0.0;`);
+  emit(`  for (var row = 0u; row < ${g.N * g.OH}u; row++) {`);
+  emit(`    let n = row / ${g.OH}u;`);
+  emit(`    let oh = row % ${g.OH}u;`);
+  emit(`    let ih = i32(oh * ${g.SH}u + kh) - ${i32(g.PH)};`);
+  emit(`    let rowOk = u32(ih) < ${g.H}u;`);
+  emit(`    let xRow = ((n * ${g.C}u + c) * ${g.H}u + u32(clamp(ih, 0i, ${i32(g.H - 1)}))) * ${g.W}u;`);
+  for (const o of range(to)) emit(`    let dyRow${o} = ((n * ${g.O}u + oc${o}) * ${g.OH}u + oh) * ${g.OW}u;`);
+  weightStep(g, emit, to, tp, 'xRow', 'rowOk');
+  emit(`  }`);
+  emit(`  if (tap < ${taps}u) {`);
+  for (const o of range(to)) {
+    emit(`    if (o0 + ${o}u < ${g.O}u) {`);
+    for (const kw of range(g.KW)) {
+      emit(`      { let i = ((o0 + ${o}u) * ${taps}u + q) * ${g.KW}u + ${kw}u; out0[i] = epilogue(acc${o}_${kw}, i); }`);
+    }
+    emit(`    }`);
+  }
+  emit(`  }`);
+  emit(`}`);
+  return { body: L.join('\n'), workgroups: dispatchGroups(groups) };
+}
+
+function weightSplitRows(g: ConvGeometry, tuning: Readonly<Record<string, number>>, wg: number): KernelSource {
+  const tp = Math.min(tuning.tilePixels ?? 8, g.OW);
+  // Partial sums of a workgroup must fit the 32 KiB of workgroup memory.
+  const to = Math.max(1, Math.min(tuning.tileChannels ?? 2, g.O, Math.floor(8192 / (g.KW * wg))));
+  const oTiles = Math.ceil(g.O / to);
+  const groups = oTiles * g.C * g.KH;
+  const rows = g.N * g.OH;
+  const L: string[] = [];
+  const emit = (line: string) => L.push(line);
+  emit(`var<workgroup> partial: array<f32, ${to * g.KW * wg}>;`);
+  emit(`@compute @workgroup_size(${wg})`);
+  emit(`fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {`);
+  emit(`  let group = ${linearGroup(groups)};`);
+  // A workgroup-uniform exit, before the barrier, as WGSL's uniformity rules require.
+  emit(`  if (group >= ${groups}u) { return; }`);
+  emit(`  let o0 = (group % ${oTiles}u) * ${to}u;`);
+  emit(`  let kh = (group / ${oTiles}u) % ${g.KH}u;`);
+  emit(`  let c = group / ${oTiles * g.KH}u;`);
+  for (const o of range(to)) emit(`  let oc${o} = min(o0 + ${o}u, ${g.O - 1}u);`);
+  for (const o of range(to)) for (const kw of range(g.KW)) emit(`  var acc${o}_${kw} = 0.0;`);
+  emit(`  for (var step = 0u; step < ${Math.ceil(rows / wg)}u; step++) {`);
+  emit(`    let row = step * ${wg}u + lid.x;`);
+  emit(`    let rr = min(row, ${rows - 1}u);`);
+  emit(`    let n = rr / ${g.OH}u;`);
+  emit(`    let oh = rr % ${g.OH}u;`);
+  emit(`    let ih = i32(oh * ${g.SH}u + kh) - ${i32(g.PH)};`);
+  emit(`    let rowOk = row < ${rows}u && u32(ih) < ${g.H}u;`);
+  emit(`    let xRow = ((n * ${g.C}u + c) * ${g.H}u + u32(clamp(ih, 0i, ${i32(g.H - 1)}))) * ${g.W}u;`);
+  for (const o of range(to)) emit(`    let dyRow${o} = ((n * ${g.O}u + oc${o}) * ${g.OH}u + oh) * ${g.OW}u;`);
+  weightStep(g, emit, to, tp, 'xRow', 'rowOk');
+  emit(`  }`);
+  for (const o of range(to)) for (const kw of range(g.KW)) emit(`  partial[${(o * g.KW + kw) * wg}u + lid.x] = acc${o}_${kw};`);
+  emit(`  workgroupBarrier();`);
+  emit(`  for (var e = lid.x; e < ${to * g.KW}u; e += ${wg}u) {`);
+  emit(`    var sum = 0.0;`);
+  emit(`    for (var l = 0u; l < ${wg}u; l++) { sum += partial[e * ${wg}u + l]; }`);
+  emit(`    let o = o0 + e / ${g.KW}u;`);
+  emit(`    if (o < ${g.O}u) {`);
+  emit(`      let i = ((o * ${g.C}u + c) * ${g.KH}u + kh) * ${g.KW}u + e % ${g.KW}u;`);
+  emit(`      out0[i] = epilogue(sum, i);`);
+  emit(`    }`);
+  emit(`  }`);
+  emit(`}`);
+  return { body: L.join('\n'), workgroups: dispatchGroups(groups) };
+}

@@ -1,0 +1,120 @@
+// Pooling kernel templates (NCHW, max or average): forward writes one output per invocation;
+// backward gathers, per input element, the gradients of the windows that chose it (no atomics).
+import type { KernelTemplate } from '../kernel_template.js';
+import type { Attrs, Shape } from '../../graph/types.js';
+import { f32 } from '../literals.js';
+import { dispatchGroups, linearGroup } from './matmul.js';
+
+export interface PoolGeometry {
+  planes: number; H: number; W: number; OH: number; OW: number;
+  KH: number; KW: number; SH: number; SW: number; PH: number; PW: number;
+  isMax: boolean;
+}
+
+function pair(v: Attrs[string], fallback: number): [number, number] {
+  if (v === undefined || v === null) return [fallback, fallback];
+  if (typeof v === 'number') return [v, v];
+  const list = v as readonly number[];
+  return [list[0], list[1] ?? list[0]];
+}
+
+export function poolGeometry(x: Shape, y: Shape, attrs: Attrs): PoolGeometry {
+  const [KH, KW] = pair(attrs.kernel, 1);
+  const [SH, SW] = pair(attrs.stride, 1);
+  const [PH, PW] = pair(attrs.pad, 0);
+  return { planes: x[0] * x[1], H: x[2], W: x[3], OH: y[2], OW: y[3], KH, KW, SH, SW, PH, PW, isMax: attrs.poolType !== 'avg' };
+}
+
+const WG = 64;
+
+function header(count: number): string[] {
+  const groups = Math.ceil(count / WG);
+  return [
+    `@compute @workgroup_size(${WG})`,
+    `fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {`,
+    `  let i = (${linearGroup(groups)}) * ${WG}u + lid.x;`,
+    `  if (i >= ${count}u) { return; }`,
+  ];
+}
+
+/** Max skips padding (MXNet pads with −∞); avg divides by the whole window (count_include_pad). */
+export const pool2dKernel: KernelTemplate = (ctx) => {
+  const g = poolGeometry(ctx.inShapes[0], ctx.outShape, ctx.attrs);
+  const count = g.planes * g.OH * g.OW;
+  const body = [
+    ...header(count),
+    `  let ow = i % ${g.OW}u;`,
+    `  let oh = (i / ${g.OW}u) % ${g.OH}u;`,
+    `  let plane = (i / ${g.OW * g.OH}u) * ${g.H * g.W}u;`,
+    `  let h0 = i32(oh * ${g.SH}u) - ${g.PH}i;`,
+    `  let w0 = i32(ow * ${g.SW}u) - ${g.PW}i;`,
+    `  var acc = ${g.isMax ? f32(-Infinity) : '0.0'};`,
+    `  for (var u = 0i; u < ${g.KH}i; u++) {`,
+    `    let ih = h0 + u;`,
+    `    if (u32(ih) >= ${g.H}u) { continue; }`,
+    `    for (var v = 0i; v < ${g.KW}i; v++) {`,
+    `      let iw = w0 + v;`,
+    `      if (u32(iw) >= ${g.W}u) { continue; }`,
+    `      let x = in0[plane + u32(ih) * ${g.W}u + u32(iw)];`,
+    g.isMax ? `      acc = select(acc, x, x > acc);` : `      acc += x;`,
+    `    }`,
+    `  }`,
+    `  out0[i] = epilogue(${g.isMax ? 'acc' : `acc / ${f32(g.KH * g.KW)}`}, i);`,
+    `}`,
+  ];
+  return { body: body.join('\n'), workgroups: dispatchGroups(Math.ceil(count / WG)) };
+};
+
+/**
+ * dx = pool2dBackward(x, y, dy). Each input element visits the (at most ⌈K/S⌉²) windows that
+ * contain it. For max it takes a window's gradient only if it is the window's first element (in
+ * row-major order) equal to the window's maximum y, as MXNet does; for avg a 1/(KH·KW) share.
+ */
+export const pool2dBackwardKernel: KernelTemplate = (ctx) => {
+  const g = poolGeometry(ctx.outShape, ctx.inShapes[2], ctx.attrs);
+  const count = g.planes * g.H * g.W;
+  const L = header(count);
+  const emit = (s: string) => L.push(s);
+  emit(`  let iw = i32(i % ${g.W}u);`);
+  emit(`  let ih = i32((i / ${g.W}u) % ${g.H}u);`);
+  emit(`  let p = i / ${g.W * g.H}u;`);
+  emit(`  let plane = p * ${g.H * g.W}u;`);
+  emit(`  let outPlane = p * ${g.OH * g.OW}u;`);
+  if (g.isMax) emit(`  let x = in0[i];`);
+  else emit(`  _ = in0[0]; _ = in1[0];`);
+  // The windows holding row ih start at oh·S − P ∈ (ih − K, ih]: oh from ⌈(ih + P − K + 1) / S⌉.
+  // (Shifted by S·K to divide a non-negative number: WGSL's i32 division truncates toward zero.)
+  emit(`  let ohLo = max(0i, (ih + ${g.PH - g.KH + g.SH + g.SH * g.KH}i) / ${g.SH}i - ${g.KH}i);`);
+  emit(`  let owLo = max(0i, (iw + ${g.PW - g.KW + g.SW + g.SW * g.KW}i) / ${g.SW}i - ${g.KW}i);`);
+  emit(`  var grad = 0.0;`);
+  emit(`  for (var a = 0i; a < ${Math.ceil(g.KH / g.SH)}i; a++) {`);
+  emit(`    let oh = ohLo + a;`);
+  emit(`    let u = ih + ${g.PH}i - oh * ${g.SH}i;`);
+  emit(`    if (oh >= ${g.OH}i || u < 0i) { break; }`);
+  emit(`    for (var b = 0i; b < ${Math.ceil(g.KW / g.SW)}i; b++) {`);
+  emit(`      let ow = owLo + b;`);
+  emit(`      let v = iw + ${g.PW}i - ow * ${g.SW}i;`);
+  emit(`      if (ow >= ${g.OW}i || v < 0i) { break; }`);
+  emit(`      let o = outPlane + u32(oh * ${g.OW}i + ow);`);
+  if (!g.isMax) {
+    emit(`      grad += in2[o] / ${f32(g.KH * g.KW)};`);
+  } else {
+    emit(`      let y = in1[o];`);
+    emit(`      if (x != y) { continue; }`);
+    // Is an earlier in-bounds element of this window also equal to the maximum?
+    emit(`      var first = true;`);
+    emit(`      let h0 = oh * ${g.SH}i - ${g.PH}i;`);
+    emit(`      let w0 = ow * ${g.SW}i - ${g.PW}i;`);
+    emit(`      for (var e = 0i; e < u * ${g.KW}i + v; e++) {`);
+    emit(`        let eh = h0 + e / ${g.KW}i;`);
+    emit(`        let ew = w0 + e % ${g.KW}i;`);
+    emit(`        if (u32(eh) < ${g.H}u && u32(ew) < ${g.W}u && in0[plane + u32(eh * ${g.W}i + ew)] == y) { first = false; break; }`);
+    emit(`      }`);
+    emit(`      if (first) { grad += in2[o]; }`);
+  }
+  emit(`    }`);
+  emit(`  }`);
+  emit(`  out0[i] = epilogue(grad, i);`);
+  emit(`}`);
+  return { body: L.join('\n'), workgroups: dispatchGroups(Math.ceil(count / WG)) };
+};
