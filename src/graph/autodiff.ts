@@ -19,11 +19,28 @@ export interface Backward {
   savedInputs: Node[];
 }
 
-/** Ops recomputed in the backward graph rather than saved. */
-function isCheap(n: Node): boolean {
-  if (n.isLeaf) return true;
-  const kind = getOp(n.op).kind;
-  return kind === 'elementwise' || kind === 'view';
+/**
+ * Recomputed in the backward graph rather than saved: elementwise chains and views back to
+ * inputs, parameters or saved reductions. A chain that starts at a matmul/conv output is saved at
+ * its end instead: recomputing it would need the kernel's raw output, which would then have to
+ * leave the kernel and break its fused bias/activation epilogue.
+ */
+function cheapness(): (n: Node) => boolean {
+  const reachesKernel = new Map<Node, boolean>();
+  const fromKernel = (n: Node): boolean => {
+    const known = reachesKernel.get(n);
+    if (known !== undefined) return known;
+    const kind = n.isLeaf ? 'leaf' : getOp(n.op).kind;
+    const r = kind === 'kernel' || ((kind === 'elementwise' || kind === 'view') && n.inputs.some(fromKernel));
+    reachesKernel.set(n, r);
+    return r;
+  };
+  return (n) => {
+    if (n.isLeaf) return true;
+    const kind = getOp(n.op).kind;
+    // A view costs nothing to redo, and saving its root instead keeps one buffer per value.
+    return kind === 'view' || (kind === 'elementwise' && !fromKernel(n));
+  };
 }
 
 /** Copies `outputs`' subgraph, replacing nodes per `subst` (nodes not touched keep identity). */
@@ -44,6 +61,7 @@ export function autodiff(graph: Graph, wrt: readonly Node[]): Backward {
   const varies = new Set<Node>();
   for (const n of graph.nodes) if (wrtSet.has(n) || n.inputs.some((i) => varies.has(i))) varies.add(n);
 
+  const isCheap = cheapness();
   const heads = graph.outputs.map((o, i) => new Node('input', [], {}, o.shape, 'float32', '', `d_out${i}`));
   const grads = new Map<Node, Symbol>();
   const accumulate = (n: Node, g: Symbol) => {

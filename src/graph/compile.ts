@@ -36,14 +36,18 @@ export function optimize(graph: Graph, write: Write = null, prefix = ''): Graph 
   return d;
 }
 
-/** Every output must be a value a kernel writes, once: leaves, views and repeats get an identity. */
+/**
+ * Every output must be a buffer of its own: a computed value, or a view of a computed value that
+ * no other output claims (the view's root is then written straight into the output buffer).
+ * Leaves and repeats get an identity copy.
+ */
 function materializeOutputs(graph: Graph): Graph {
-  const seen = new Set<Node>();
+  const claimed = new Set<Node>();
   let changed = false;
   const outputs = graph.outputs.map((o) => {
-    const stored = !o.isLeaf && getOp(o.op).kind !== 'view';
-    if (stored && !seen.has(o)) {
-      seen.add(o);
+    const root = storageRoot(o);
+    if (!root.isLeaf && !claimed.has(root)) {
+      claimed.add(root);
       return o;
     }
     changed = true;

@@ -36,7 +36,10 @@ export function planMemory(graph: Graph, groups: readonly FusionGroup[]): Memory
   const places = new Map<Node, Place>();
   graph.inputs.forEach((n, i) => places.set(n, { kind: 'input', index: i }));
   graph.outputs.forEach((n, i) => {
-    if (places.has(n)) throw new Error(`webgluon internal: output ${i} (%${n.id}) is not a computed value`);
+    const root = storageRoot(n);
+    if (places.has(root)) throw new Error(`webgluon internal: output ${i} (%${n.id}) is not a computed value of its own`);
+    // An output that is a view is stored by writing its root into the output buffer.
+    places.set(root, { kind: 'output', index: i });
     places.set(n, { kind: 'output', index: i });
   });
   // Last group reading each root.

@@ -93,7 +93,9 @@ unary('square', (x) => `(${x} * ${x})`, (x) => x * x, (F, { x: [x], dy }) => [F.
 unary('sqrt', (x) => `sqrt(${x})`, Math.sqrt, (F, { y, dy }) => [F.div(dy, F.mul(2, y))]);
 unary('exp', (x) => `exp(${x})`, Math.exp, (F, { y, dy }) => [F.mul(dy, y)]);
 unary('log', (x) => `log(${x})`, Math.log, (F, { x: [x], dy }) => [F.div(dy, x)]);
-unary('relu', (x) => `max(${x}, 0.0)`, (x) => Math.max(x, 0), (F, { x: [x], dy }) => [F.mul(dy, F.greater(x, 0))], sameType);
+// The gradient reads the output (y > 0 exactly where x > 0): then only the activation's output
+// is kept for backward, and bias + relu stay fused in the matmul/conv epilogue.
+unary('relu', (x) => `max(${x}, 0.0)`, (x) => Math.max(x, 0), (F, { y, dy }) => [F.mul(dy, F.greater(y, 0))], sameType);
 unary('sigmoid', (x) => `(1.0 / (1.0 + exp(-${x})))`, (x) => 1 / (1 + Math.exp(-x)),
   (F, { y, dy }) => [F.mul(dy, F.mul(y, F.sub(1, y)))]);
 // Some Vulkan drivers compute tanh as a ratio of exponentials that overflows past |x| ≈ 44.
