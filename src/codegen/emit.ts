@@ -155,11 +155,26 @@ function emitElementwise(w: Writer, nodes: readonly Node[], scope: Scope, bindin
     let expr: string;
     if (op.kind === 'elementwise') expr = (op as ElementwiseOp).wgsl(n.inputs.map(value), n.attrs);
     else if (op.kind === 'source') expr = (op as SourceOp).wgsl(scope.index, n.attrs);
+    else if (op.kind === 'gather') expr = fusedGather(w, n, scope, binding);
     else throw new Error(`webgluon internal: ${n.op} cannot be fused as elementwise`);
     const v = w.fresh('v');
     w.line(`let ${v} = ${expr};`);
     scope.values.set(n, v);
   }
+}
+
+/** A gather inside an elementwise group: its output coordinates are the group's (same shape). */
+function fusedGather(w: Writer, n: Node, scope: Scope, binding: Map<Node, string>): string {
+  const load = (k: number, coords: readonly string[]): string => {
+    const input = n.inputs[k];
+    if (input.isScalarConstant) return w.scalar(input.value as number);
+    const st = stridesOf(input.shape);
+    const off = coords.length ? coords.map((c, d) => `(${c}) * ${w.num(st[d])}`).join(' + ') : '0u';
+    const raw = `${binding.get(input)}[${off}]`;
+    return input.dtype === 'int32' ? `f32(${raw})` : raw;
+  };
+  const op = getOp(n.op) as GatherOp;
+  return op.gather({ out: scope.coords(), outShape: n.shape, inShapes: n.inputs.map((i) => i.shape), load }, n.attrs);
 }
 
 function lazyCoords(w: Writer, index: string, shape: Shape): () => string[] {

@@ -8,6 +8,8 @@
 //   reduction → elementwise group at its output shape: the group becomes its epilogue;
 //   kernel → elementwise group at its output shape with one output: the group becomes its
 //     epilogue, when the kernel's raw value is not needed elsewhere.
+//   gather → elementwise group of its own shape: it reads its (external) inputs at coordinates
+//     derived from the group's, so slices, transposes and slice gradients cost no kernel of their own.
 // Views (reshape, expandDims, flatten, squeeze) are not kernels: they alias their input's buffer.
 // A join is refused when it would make the group graph cyclic or need more than 16 buffers.
 import { getOp } from './registry.js';
@@ -88,6 +90,8 @@ export function fuse(graph: Graph, opts: FuseOptions = {}): FusionGroup[] {
   /** Tries to add n to g under the kind-specific rule `ok` (evaluated with n inside g). */
   const tryJoin = (n: Node, g: WorkGroup, ok: () => boolean, onJoin?: () => void): boolean => {
     if (closesCycle(n, g)) return false;
+    // A gather inside a group loads its inputs from buffers: they cannot be computed in it.
+    if (cons(n).some((c) => groupOf.get(c) === g && getOp(c.op).kind === 'gather')) return false;
     g.nodes.push(n);
     groupOf.set(n, g);
     if (ok() && fitsBuffers(g)) {
@@ -178,7 +182,11 @@ export function fuse(graph: Graph, opts: FuseOptions = {}): FusionGroup[] {
       }
       if (!joined) newGroup(n, 'kernel');
     } else {
-      newGroup(n, 'gather');
+      for (const g of candidates(n)) {
+        if (g.kind !== 'elementwise' || !sameShape(g.iter, n.shape)) continue;
+        if ((joined = tryJoin(n, g, () => n.inputs.every((i) => groupOf.get(i) !== g)))) break;
+      }
+      if (!joined) newGroup(n, 'gather');
     }
   }
 
