@@ -23,13 +23,13 @@ describe('gather fusion', () => {
     const x = nd.random.uniform(-1, 1, [3, 3]);
     const y = nd.random.uniform(-1, 1, [5, 3]);
     f(x, y);
-    let out: Tensor | Tensor[] = [];
-    expect(await dispatchesOf(() => { out = f(x, y); })).toBe(1);
+    let out: Tensor | null = null;
+    expect(await dispatchesOf(() => { out = f(x, y) as Tensor; })).toBe(1);
     const hx = { data: (await x.data()) as Float32Array, shape: [3, 3], dtype: 'float32' as const };
     const hy = { data: (await y.data()) as Float32Array, shape: [5, 3], dtype: 'float32' as const };
     const ref = evaluateAny('mul', [evaluateAny('add', [evaluateAny('transpose', [hx], { axes: [1, 0] }),
       evaluateAny('slice', [hy], { begin: [1, 0], end: [4, 3] })]), { data: Float32Array.of(2), shape: [], dtype: 'float32' }]);
-    expectClose(await (out as Tensor).data(), ref.data, 1e-6, 1e-6, 'fused gather');
+    expectClose(await out!.data(), ref.data, 1e-6, 1e-6, 'fused gather');
   });
 });
 

@@ -1,8 +1,8 @@
 // Convolution kernel templates (NCHW input, OIHW weight): forward, backward-data and backward-weight,
 // each an implicit GEMM whose register tile is several channels × a run of pixels of one image row.
 import type { KernelSource, KernelTemplate } from '../kernel_template.js';
-import type { Attrs, Shape } from '../../graph/types.js';
-import { dispatchGroups, linearGroup } from './matmul.js';
+import { sizeOf, type Attrs, type Shape } from '../../graph/types.js';
+import { dispatchGroups, emptyKernel, last, linearGroup } from './matmul.js';
 
 export interface ConvGeometry {
   N: number; C: number; H: number; W: number;
@@ -38,10 +38,10 @@ interface RowTiledConv {
   inC: number; inH: number; inW: number;
   batch: number;
   KH: number; KW: number;
-  /** Segment length and, for segment index j, the WGSL i32 column expression and validity. */
+  /** Segment length and, for segment index j, the i32 column expression and its validity (which may name it `seg<j>`). */
   segment: number;
   column: (j: string) => { index: string; valid: string };
-  /** For reduction channel r and tap row kh: the i32 row of the input plane and its validity. */
+  /** For an output row and tap row kh: the i32 row of the input plane and its validity (which may name it `r`). */
   row: (outRow: string, kh: string) => { index: string; valid: string };
   /** Weight element for (output channel, reduction channel, kh, kw). */
   weight: (oc: string, rc: string, kh: string, kw: number) => string;
@@ -64,7 +64,7 @@ function rowTiled(s: RowTiledConv, tc: number, tp: number, wg: number): KernelSo
   emit(`  let c0 = (group % ${cTiles}u) * ${tc}u;`);
   emit(`  let tile = (group / ${cTiles}u) * ${wg}u + lid.x;`);
   // Surplus lanes compute a clamped tile and store nothing (no divergent exit: see matmul.ts).
-  emit(`  let t = min(tile, ${pixelTiles - 1}u);`);
+  emit(`  let t = min(tile, ${last(pixelTiles)}u);`);
   emit(`  let col0 = (t % ${wTiles}u) * ${tp}u;`);
   emit(`  let outRow = (t / ${wTiles}u) % ${s.outH}u;`);
   emit(`  let n = t / ${wTiles * s.outH}u;`);
@@ -72,9 +72,9 @@ function rowTiled(s: RowTiledConv, tc: number, tp: number, wg: number): KernelSo
     const c = s.column(`${j}`);
     emit(`  let seg${j} = ${c.index};`);
     emit(`  let colOk${j} = ${c.valid};`);
-    emit(`  let colAt${j} = u32(clamp(seg${j}, 0i, ${i32(s.inW - 1)}));`);
+    emit(`  let colAt${j} = u32(clamp(seg${j}, 0i, ${i32(last(s.inW))}));`);
   }
-  for (const c of range(tc)) emit(`  let oc${c} = min(c0 + ${c}u, ${s.outC - 1}u);`);
+  for (const c of range(tc)) emit(`  let oc${c} = min(c0 + ${c}u, ${last(s.outC)}u);`);
   for (const c of range(tc)) for (const p of range(tp)) emit(`  var acc${c}_${p} = 0.0;`);
   emit(`  for (var rc = 0u; rc < ${s.inC}u; rc++) {`);
   emit(`    let plane = (n * ${s.inC}u + rc) * ${s.inH * s.inW}u;`);
@@ -82,7 +82,7 @@ function rowTiled(s: RowTiledConv, tc: number, tp: number, wg: number): KernelSo
   const r = s.row('outRow', 'kh');
   emit(`      let r = ${r.index};`);
   emit(`      let rowOk = ${r.valid};`);
-  emit(`      let rowAt = plane + u32(clamp(r, 0i, ${i32(s.inH - 1)})) * ${s.inW}u;`);
+  emit(`      let rowAt = plane + u32(clamp(r, 0i, ${i32(last(s.inH))})) * ${s.inW}u;`);
   for (const j of range(s.segment)) emit(`      let x${j} = select(0.0, in0[rowAt + colAt${j}], rowOk && colOk${j});`);
   for (const c of range(tc)) {
     for (const kw of range(s.KW)) {
@@ -124,6 +124,7 @@ function rowTile(tuning: Readonly<Record<string, number>>, outC: number, outW: n
 
 /** y = conv2d(x, w). Tuning: tileChannels, tilePixels (see rowTile), workgroupSize (64). */
 export const conv2dKernel: KernelTemplate = (ctx) => {
+  if (sizeOf(ctx.outShape) === 0) return emptyKernel();
   const g = convGeometry(ctx.inShapes[0], ctx.inShapes[1], ctx.outShape, ctx.attrs);
   const [tc, tp] = rowTile(ctx.tuning, g.O, g.OW);
   return rowTiled({
@@ -148,6 +149,7 @@ export const conv2dKernel: KernelTemplate = (ctx) => {
  * read zero, so one loop nest serves every stride. Same tuning as conv2dKernel.
  */
 export const conv2dBackwardDataKernel: KernelTemplate = (ctx) => {
+  if (sizeOf(ctx.outShape) === 0) return emptyKernel();
   const [dy, w] = ctx.inShapes;
   const g = convGeometry(ctx.outShape, w, dy, ctx.attrs);
   const [tc, tp] = rowTile(ctx.tuning, g.C, g.W);
@@ -183,6 +185,7 @@ export const conv2dBackwardDataKernel: KernelTemplate = (ctx) => {
  * tilePixels output columns are loaded per step, reusing one input row segment for all taps.
  */
 export const conv2dBackwardWeightKernel: KernelTemplate = (ctx) => {
+  if (sizeOf(ctx.outShape) === 0) return emptyKernel();
   const [x, dy] = ctx.inShapes;
   const g = convGeometry(x, ctx.outShape, dy, ctx.attrs);
   const wg = ctx.tuning.workgroupSize ?? 64;
@@ -198,11 +201,11 @@ function weightStep(g: ConvGeometry, emit: (s: string) => void, to: number, tp: 
   emit(`      let ow0 = s * ${tp}u;`);
   for (const j of range(seg)) {
     emit(`      let iw${j} = i32(ow0 * ${g.SW}u) + ${i32(j - g.PW)};`);
-    emit(`      let x${j} = select(0.0, in0[${xRow} + u32(clamp(iw${j}, 0i, ${i32(g.W - 1)}))], ${rowOk} && u32(iw${j}) < ${g.W}u);`);
+    emit(`      let x${j} = select(0.0, in0[${xRow} + u32(clamp(iw${j}, 0i, ${i32(last(g.W))}))], ${rowOk} && u32(iw${j}) < ${g.W}u);`);
   }
   for (const o of range(to)) {
     for (const p of range(tp)) {
-      const load = `in1[dyRow${o} + min(ow0 + ${p}u, ${g.OW - 1}u)]`;
+      const load = `in1[dyRow${o} + min(ow0 + ${p}u, ${last(g.OW)}u)]`;
       const inside = (owSteps - 1) * tp + p < g.OW;
       emit(`      let d${o}_${p} = ${inside ? load : `select(0.0, ${load}, ow0 + ${p}u < ${g.OW}u)`};`);
     }
@@ -227,17 +230,17 @@ function weightPerTapRow(g: ConvGeometry, tuning: Readonly<Record<string, number
   emit(`  if (group >= ${groups}u) { return; }`);
   emit(`  let o0 = (group % ${oTiles}u) * ${to}u;`);
   emit(`  let tap = (group / ${oTiles}u) * ${wg}u + lid.x;`);
-  emit(`  let q = min(tap, ${taps - 1}u);`);
+  emit(`  let q = min(tap, ${last(taps)}u);`);
   emit(`  let c = q / ${g.KH}u;`);
   emit(`  let kh = q % ${g.KH}u;`);
-  for (const o of range(to)) emit(`  let oc${o} = min(o0 + ${o}u, ${g.O - 1}u);`);
+  for (const o of range(to)) emit(`  let oc${o} = min(o0 + ${o}u, ${last(g.O)}u);`);
   for (const o of range(to)) for (const kw of range(g.KW)) emit(`  var acc${o}_${kw} = 0.0;`);
   emit(`  for (var row = 0u; row < ${g.N * g.OH}u; row++) {`);
   emit(`    let n = row / ${g.OH}u;`);
   emit(`    let oh = row % ${g.OH}u;`);
   emit(`    let ih = i32(oh * ${g.SH}u + kh) - ${i32(g.PH)};`);
   emit(`    let rowOk = u32(ih) < ${g.H}u;`);
-  emit(`    let xRow = ((n * ${g.C}u + c) * ${g.H}u + u32(clamp(ih, 0i, ${i32(g.H - 1)}))) * ${g.W}u;`);
+  emit(`    let xRow = ((n * ${g.C}u + c) * ${g.H}u + u32(clamp(ih, 0i, ${i32(last(g.H))}))) * ${g.W}u;`);
   for (const o of range(to)) emit(`    let dyRow${o} = ((n * ${g.O}u + oc${o}) * ${g.OH}u + oh) * ${g.OW}u;`);
   weightStep(g, emit, to, tp, 'xRow', 'rowOk');
   emit(`  }`);
@@ -263,7 +266,7 @@ function weightSplitRows(g: ConvGeometry, tuning: Readonly<Record<string, number
   const rows = g.N * g.OH;
   const L: string[] = [];
   const emit = (line: string) => L.push(line);
-  emit(`var<workgroup> partial: array<f32, ${to * g.KW * wg}>;`);
+  emit(`var<workgroup> kernelPartial: array<f32, ${to * g.KW * wg}>;`);
   emit(`@compute @workgroup_size(${wg})`);
   emit(`fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {`);
   emit(`  let group = ${linearGroup(groups)};`);
@@ -272,24 +275,24 @@ function weightSplitRows(g: ConvGeometry, tuning: Readonly<Record<string, number
   emit(`  let o0 = (group % ${oTiles}u) * ${to}u;`);
   emit(`  let kh = (group / ${oTiles}u) % ${g.KH}u;`);
   emit(`  let c = group / ${oTiles * g.KH}u;`);
-  for (const o of range(to)) emit(`  let oc${o} = min(o0 + ${o}u, ${g.O - 1}u);`);
+  for (const o of range(to)) emit(`  let oc${o} = min(o0 + ${o}u, ${last(g.O)}u);`);
   for (const o of range(to)) for (const kw of range(g.KW)) emit(`  var acc${o}_${kw} = 0.0;`);
   emit(`  for (var step = 0u; step < ${Math.ceil(rows / wg)}u; step++) {`);
   emit(`    let row = step * ${wg}u + lid.x;`);
-  emit(`    let rr = min(row, ${rows - 1}u);`);
+  emit(`    let rr = min(row, ${last(rows)}u);`);
   emit(`    let n = rr / ${g.OH}u;`);
   emit(`    let oh = rr % ${g.OH}u;`);
   emit(`    let ih = i32(oh * ${g.SH}u + kh) - ${i32(g.PH)};`);
   emit(`    let rowOk = row < ${rows}u && u32(ih) < ${g.H}u;`);
-  emit(`    let xRow = ((n * ${g.C}u + c) * ${g.H}u + u32(clamp(ih, 0i, ${i32(g.H - 1)}))) * ${g.W}u;`);
+  emit(`    let xRow = ((n * ${g.C}u + c) * ${g.H}u + u32(clamp(ih, 0i, ${i32(last(g.H))}))) * ${g.W}u;`);
   for (const o of range(to)) emit(`    let dyRow${o} = ((n * ${g.O}u + oc${o}) * ${g.OH}u + oh) * ${g.OW}u;`);
   weightStep(g, emit, to, tp, 'xRow', 'rowOk');
   emit(`  }`);
-  for (const o of range(to)) for (const kw of range(g.KW)) emit(`  partial[${(o * g.KW + kw) * wg}u + lid.x] = acc${o}_${kw};`);
+  for (const o of range(to)) for (const kw of range(g.KW)) emit(`  kernelPartial[${(o * g.KW + kw) * wg}u + lid.x] = acc${o}_${kw};`);
   emit(`  workgroupBarrier();`);
   emit(`  for (var e = lid.x; e < ${to * g.KW}u; e += ${wg}u) {`);
   emit(`    var sum = 0.0;`);
-  emit(`    for (var l = 0u; l < ${wg}u; l++) { sum += partial[e * ${wg}u + l]; }`);
+  emit(`    for (var l = 0u; l < ${wg}u; l++) { sum += kernelPartial[e * ${wg}u + l]; }`);
   emit(`    let o = o0 + e / ${g.KW}u;`);
   emit(`    if (o < ${g.O}u) {`);
   emit(`      let i = ((o * ${g.C}u + c) * ${g.KH}u + kh) * ${g.KW}u + e % ${g.KW}u;`);

@@ -15,6 +15,16 @@ export function linearGroup(groups: number): string {
   return groups <= MAX_GROUPS ? 'wid.x' : `wid.x + wid.y * ${MAX_GROUPS}u`;
 }
 
+/** The largest index of an axis, as a clamp bound (0 for an empty axis, whose loads never run). */
+export function last(size: number): number {
+  return Math.max(size - 1, 0);
+}
+
+/** For an output with no elements: nothing to compute, but a valid shader and dispatch. */
+export function emptyKernel(): KernelSource {
+  return { body: '@compute @workgroup_size(1)\nfn main() {}', workgroups: [1, 1, 1] };
+}
+
 export function vecType(width: number): string {
   return width === 1 ? 'f32' : `vec${width}<f32>`;
 }
@@ -60,6 +70,7 @@ export function dotGeometry(ctx: Pick<KernelContext, 'inShapes' | 'outShape' | '
  */
 export const matmulKernel: KernelTemplate = (ctx) => {
   const g = dotGeometry(ctx);
+  if (g.batch * g.M * g.N === 0) return emptyKernel();
   const tm = ctx.tuning.tileM ?? 8;
   const tn = ctx.tuning.tileN ?? 8;
   if (ctx.tuning.workgroupTiling) return workgroupTiled(g, tm, tn, ctx.tuning.tileK ?? 16);
@@ -127,8 +138,8 @@ function registerTiled(g: DotGeometry, tm: number, tn: number, wg: number, unrol
   emit(`  let row0 = rowTile * ${tm}u;`);
   emit(`  let col0 = colTile * ${tn}u;`);
   emit(`  let bBase = p * ${g.bBatch}u;`);
-  for (let i = 0; i < tm; i++) emit(`  let ${aRow(i)} = p * ${g.aBatch}u + min(row0 + ${i}u, ${g.M - 1}u) * ${g.aM}u;`);
-  for (let j = 0; j < tn; j++) emit(`  let ${bCol(j)} = min(col0 + ${j}u, ${g.N - 1}u) * ${g.bN}u;`);
+  for (let i = 0; i < tm; i++) emit(`  let ${aRow(i)} = p * ${g.aBatch}u + min(row0 + ${i}u, ${last(g.M)}u) * ${g.aM}u;`);
+  for (let j = 0; j < tn; j++) emit(`  let ${bCol(j)} = min(col0 + ${j}u, ${last(g.N)}u) * ${g.bN}u;`);
   for (let i = 0; i < tm; i++) {
     for (const [q, c] of cs.entries()) emit(`  var acc${i}_${q} = ${vecType(c.width)}();`);
   }
@@ -164,10 +175,12 @@ function registerTiled(g: DotGeometry, tm: number, tn: number, wg: number, unrol
  * its tm × tn block from there. Invocation (tx, ty) owns rows ty + 16·i and columns tx + 16·j, so
  * that neighbouring invocations read neighbouring words of workgroup memory.
  */
-function workgroupTiled(g: DotGeometry, tm: number, tn: number, tk: number): KernelSource {
+function workgroupTiled(g: DotGeometry, tm: number, tn: number, tileK: number): KernelSource {
   const T = 16;
   const bm = T * tm;
   const bn = T * tn;
+  // Both staged slices must fit the 32 KiB of workgroup memory.
+  const tk = Math.max(1, Math.min(tileK, Math.floor(8192 / (bm + bn))));
   const rowTiles = Math.ceil(g.M / bm);
   const colTiles = Math.ceil(g.N / bn);
   const groups = g.batch * rowTiles * colTiles;
@@ -177,8 +190,8 @@ function workgroupTiled(g: DotGeometry, tm: number, tn: number, tk: number): Ker
   const loadsA = Math.ceil((bm * tk) / (T * T));
   const loadsB = Math.ceil((bn * tk) / (T * T));
 
-  emit(`var<workgroup> tileA: array<f32, ${tk * bm}>;`);
-  emit(`var<workgroup> tileB: array<f32, ${tk * bn}>;`);
+  emit(`var<workgroup> kernelTileA: array<f32, ${tk * bm}>;`);
+  emit(`var<workgroup> kernelTileB: array<f32, ${tk * bn}>;`);
   emit(`@compute @workgroup_size(${T}, ${T})`);
   emit(`fn main(@builtin(workgroup_id) wid: vec3<u32>,`);
   emit(`        @builtin(local_invocation_id) lid: vec3<u32>, @builtin(local_invocation_index) li: u32) {`);
@@ -195,14 +208,14 @@ function workgroupTiled(g: DotGeometry, tm: number, tn: number, tk: number): Ker
   for (let i = 0; i < tm; i++) for (let j = 0; j < tn; j++) emit(`  var acc${i}_${j} = 0.0;`);
   emit(`  for (var kt = 0u; kt < ${kTiles}u; kt++) {`);
   emit(`    let k0 = kt * ${tk}u;`);
-  // Staged as tileA[k][m] and tileB[k][n]; elements past the matrix edge are stored as zero.
+  // Staged as kernelTileA[k][m] and kernelTileB[k][n]; elements past the matrix edge are stored as zero.
   for (let r = 0; r < loadsA; r++) {
     emit(`    { let e = li + ${r * T * T}u;`);
     emit(`      if (e < ${bm * tk}u) {`);
     emit(`        let kk = e / ${bm}u; let mm = e % ${bm}u; let m = row0 + mm; let k = k0 + kk;`);
     emit(`        var v = 0.0;`);
     emit(`        if (m < ${g.M}u && k < ${g.K}u) { v = in0[aBase + m * ${g.aM}u + k * ${g.aK}u]; }`);
-    emit(`        tileA[e] = v; } }`);
+    emit(`        kernelTileA[e] = v; } }`);
   }
   for (let r = 0; r < loadsB; r++) {
     emit(`    { let e = li + ${r * T * T}u;`);
@@ -210,12 +223,12 @@ function workgroupTiled(g: DotGeometry, tm: number, tn: number, tk: number): Ker
     emit(`        let kk = e / ${bn}u; let nn = e % ${bn}u; let n = col0 + nn; let k = k0 + kk;`);
     emit(`        var v = 0.0;`);
     emit(`        if (n < ${g.N}u && k < ${g.K}u) { v = in1[bBase + k * ${g.bK}u + n * ${g.bN}u]; }`);
-    emit(`        tileB[e] = v; } }`);
+    emit(`        kernelTileB[e] = v; } }`);
   }
   emit(`    workgroupBarrier();`);
   emit(`    for (var kk = 0u; kk < ${tk}u; kk++) {`);
-  for (let i = 0; i < tm; i++) emit(`      let a${i} = tileA[kk * ${bm}u + lid.y + ${T * i}u];`);
-  for (let j = 0; j < tn; j++) emit(`      let b${j} = tileB[kk * ${bn}u + lid.x + ${T * j}u];`);
+  for (let i = 0; i < tm; i++) emit(`      let a${i} = kernelTileA[kk * ${bm}u + lid.y + ${T * i}u];`);
+  for (let j = 0; j < tn; j++) emit(`      let b${j} = kernelTileB[kk * ${bn}u + lid.x + ${T * j}u];`);
   for (let i = 0; i < tm; i++) for (let j = 0; j < tn; j++) emit(`      acc${i}_${j} = fma(a${i}, b${j}, acc${i}_${j});`);
   emit(`    }`);
   emit(`    workgroupBarrier();`);

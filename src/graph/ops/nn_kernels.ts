@@ -66,11 +66,11 @@ function dotGrad<T extends Shaped>(F: Ops<T>, a: T, b: T, dy: T, attrs: Attrs): 
   const tb = attrs.transposeB === true;
   const batched = dy.shape.length === 3;
   const sumBatch = (g: T, like: T) => (g.shape.length > like.shape.length ? F.sum(g, 0) : g);
-  // da: op(a) = dy·op(b)ᵀ
+  // d op(a) = dy·op(b)ᵀ, transposed back when a is stored transposed.
   const da = ta
     ? F.dot(b, dy, { transposeA: tb, transposeB: true })
     : F.dot(dy, b, { transposeB: !tb });
-  // db: op(b) = op(a)ᵀ·dy; with a batched and not transposed, rows of all batches fold into one.
+  // d op(b) = op(a)ᵀ·dy; with a batched and not transposed, the rows of all batches fold into one.
   let db: T;
   if (batched && b.shape.length === 2 && !ta) {
     const [bs, m, k] = a.shape;
