@@ -5,7 +5,7 @@
 // timed steps, and prints one JSON line. Prints a markdown table and writes
 // bench/results/<date>.json and bench/results/latest.json. Ratios are only meaningful between
 // rows of one run (same machine, same adapter, same moment).
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { arch, cpus, platform, release, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -44,7 +44,7 @@ interface Options {
 function usage(): never {
   process.stderr.write(`usage: npm run bench -- [case…] [--repeat N] [--warmup N] [--systems ${SYSTEMS.join(',')}]
                      [--variant V] [--json out.json] [--no-write] [--retries N]
-cases: ${Object.keys(CASES).join(', ')}
+cases: ${Object.keys(CASES).join(", ")}, or `ops` alone (kernel GFLOP/s: npm run bench -- ops [--only S] [--runs N])
 `);
   process.exit(2);
 }
@@ -230,7 +230,17 @@ export function markdown(results: CaseResult[], header: { date: string; adapters
   return lines.join('\n');
 }
 
+/** `npm run bench -- ops [flags]`: the kernel GFLOP/s table of bench/ops.ts, in its own process. */
+function runOps(args: readonly string[]): void {
+  const res = spawnSync(process.execPath, ['--import', 'tsx', join('bench', 'ops.ts'), ...args], { cwd: ROOT, stdio: 'inherit' });
+  process.exitCode = res.status ?? 1;
+}
+
 async function main(): Promise<void> {
+  if (process.argv[2] === 'ops') {
+    runOps(process.argv.slice(3));
+    return;
+  }
   const o = parseOptions(process.argv.slice(2));
   const date = new Date();
   const command = `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim();
