@@ -44,7 +44,7 @@ interface Options {
 function usage(): never {
   process.stderr.write(`usage: npm run bench -- [case…] [--repeat N] [--warmup N] [--systems ${SYSTEMS.join(',')}]
                      [--variant V] [--json out.json] [--no-write] [--retries N]
-cases: ${Object.keys(CASES).join(", ")}, or `ops` alone (kernel GFLOP/s: npm run bench -- ops [--only S] [--runs N])
+cases: ${Object.keys(CASES).join(", ")}, or 'ops' alone (kernel GFLOP/s: npm run bench -- ops [--only S] [--runs N])
 `);
   process.exit(2);
 }
