@@ -4,8 +4,10 @@
 // HybridBlock._runHybridized, which feeds tracedFunction() — `(F, ...inputs, ...params) =>
 // outputs` — to the registered compiler. Until one is registered, hybridized blocks run eagerly.
 import type { Ops } from '../graph/registry.js';
+import { currentTrace } from '../graph/trace.js';
+import type { DType } from '../graph/types.js';
 import { nd, Tensor } from '../ndarray/index.js';
-import { Block, type HybridizeOptions } from './block.js';
+import { Block, summaryActive, type HybridizeOptions } from './block.js';
 import { withParamValues, type Parameter } from './parameter.js';
 
 /** The `F` a hybridForward receives: the op namespace over tensors (or symbols when traced). */
@@ -40,6 +42,69 @@ export type HybridCompiler = (block: HybridBlock, traced: TracedFunction, opts: 
 
 let compiler: HybridCompiler | null = null;
 
+/**
+ * A value a compiled graph takes afresh at every call, e.g. Dropout's random numbers: while
+ * tracing it becomes a graph input, and the compiled function calls `make()` each time it runs
+ * (so nothing random is baked into the plan).
+ */
+export class CallInput {
+  constructor(readonly name: string, readonly make: () => Tensor) {}
+}
+
+/**
+ * While a hybridized block is traced: a graph input bound to `make()` at every call. Otherwise
+ * null (eager code computes the value itself).
+ */
+export function callInput(name: string, shape: readonly number[], dtype: DType, make: () => Tensor): Tensor | null {
+  const trace = currentTrace();
+  if (!trace || !currentF) return null;
+  return trace.paramSymbol(new CallInput(name, make), shape, dtype, name) as unknown as Tensor;
+}
+
+/** A state update made by a traced forward: `param` takes `value` after each compiled call. */
+export interface AuxUpdate {
+  param: Parameter;
+  value: Tensor;
+}
+
+let auxCollector: AuxUpdate[] | null = null;
+
+/** Runs fn collecting the auxUpdate() calls it makes (used by the hybridize compiler). */
+export function withAuxUpdates<R>(list: AuxUpdate[], fn: () => R): R {
+  const saved = auxCollector;
+  auxCollector = list;
+  try {
+    return fn();
+  } finally {
+    auxCollector = saved;
+  }
+}
+
+/**
+ * For state that a forward pass updates (BatchNorm's running statistics): while a hybridized
+ * block is traced, records that `param` takes the symbolic `value` after every compiled call
+ * (the value becomes an extra output of the plan, with no gradient) and returns true. Returns
+ * false otherwise: eager code updates the parameter itself (param._swap under autograd.pause).
+ */
+export function auxUpdate(param: Parameter, value: Tensor): boolean {
+  if (!auxCollector || !currentTrace() || !currentF) return false;
+  auxCollector.push({ param, value });
+  return true;
+}
+
+/** Shapes and dtypes of a call's inputs, as export() traces them. */
+export interface InputSpec {
+  shape: readonly number[];
+  dtype: DType;
+}
+
+export interface ExportOptions {
+  /** The number in the parameter file's name (MXNet's epoch): `path-0000.params`. */
+  epoch?: number;
+  /** Input shapes (or example tensors); default: those of the last forward() call. */
+  inputs?: readonly (InputSpec | Tensor)[];
+}
+
 /** Installed by the compiler module (src/graph/compile.ts) so that hybridize() compiles. */
 export function registerHybridCompiler(c: HybridCompiler | null): void {
   compiler = c;
@@ -49,10 +114,12 @@ export class HybridBlock extends Block {
   protected _hybridized = false;
   protected _hybridOpts: HybridizeOptions = {};
   private _compiled: ((inputs: readonly Tensor[], params: readonly Tensor[]) => unknown) | null = null;
+  /** Input shapes and dtypes of the last top-level forward() call (what export() traces). */
+  _lastInputs: InputSpec[] | null = null;
 
   constructor(opts: { prefix?: string } = {}) {
     super(opts);
-    for (const k of ['_hybridized', '_hybridOpts', '_compiled']) {
+    for (const k of ['_hybridized', '_hybridOpts', '_compiled', '_lastInputs']) {
       Object.defineProperty(this, k, { enumerable: false, writable: true, value: (this as Record<string, unknown>)[k] });
     }
   }
@@ -77,8 +144,9 @@ export class HybridBlock extends Block {
   override forward(...args: any[]): any {
     const F = currentF;
     if (F) return this.hybridForward(F, ...args);
+    if (args.length && args.every((a) => a instanceof Tensor)) this._lastInputs = (args as Tensor[]).map((t) => ({ shape: [...t.shape], dtype: t.dtype }));
     this._finishDeferred(args);
-    if (this._hybridized && compiler) {
+    if (this._hybridized && compiler && !summaryActive()) {
       const out = this._runHybridized(args);
       if (out !== undefined) return out;
     }
@@ -113,6 +181,16 @@ export class HybridBlock extends Block {
     if (!params.every((p) => p.isInitialized)) return undefined;
     if (!this._compiled) this._compiled = compiler!(this, this.tracedFunction(), this._hybridOpts);
     return this._compiled(args as Tensor[], params.map((p) => p.data()));
+  }
+
+  /**
+   * MXNet's export: writes the traced forward graph to `${path}-symbol.json` and the parameters
+   * (safetensors) to `${path}-${epoch:04d}.params`, each atomically; traces with the shapes of the
+   * last forward() call unless `inputs` gives them. Load with gluon.SymbolBlock.imports().
+   */
+  async export(path: string, opts: ExportOptions | number = {}): Promise<{ symbolFile: string; paramsFile: string }> {
+    const { exportBlock } = await import('./export.js');
+    return exportBlock(this, path, typeof opts === 'number' ? { epoch: opts } : opts);
   }
 
   /** Marks this block and its children for compilation ({staticAlloc, staticShape} as MXNet). */

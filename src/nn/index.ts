@@ -1,6 +1,7 @@
 // The `gluon` namespace (MXNet's mxnet.gluon) and `init` (mxnet.init).
 import { Block } from './block.js';
 import { HybridBlock } from './hybrid_block.js';
+import { SymbolBlock } from './symbol_block.js';
 import * as layers from './layers/index.js';
 import * as lossModule from './loss.js';
 import { Parameter, ParameterDict } from './parameter.js';
@@ -8,10 +9,16 @@ import { Trainer } from './trainer.js';
 import * as optimizer from './optimizers.js';
 import './hybridize.js';
 
-export { Block, HybridBlock, Parameter, ParameterDict, Trainer };
+export { Block, HybridBlock, Parameter, ParameterDict, SymbolBlock, Trainer };
 export type { HybridizeOptions } from './block.js';
 export type { F, TracedFunction, HybridCompiler } from './hybrid_block.js';
-export { registerHybridCompiler } from './hybrid_block.js';
+export { registerHybridCompiler, CallInput, callInput, auxUpdate, withAuxUpdates } from './hybrid_block.js';
+export type { AuxUpdate } from './hybrid_block.js';
+export type { ExportOptions, InputSpec } from './hybrid_block.js';
+export type { SymbolBlockOptions, ImportsOptions } from './symbol_block.js';
+export { exportGraph, defaultInputNames } from './export.js';
+export { graphToJSON, graphFromJSON, formatGraphJSON } from '../graph/serialize.js';
+export type { GraphJSON, NodeJSON } from '../graph/serialize.js';
 export { withParamValues } from './parameter.js';
 export * as init from './init.js';
 
@@ -24,4 +31,4 @@ export const loss = {
 };
 export const nn = { ...layers };
 
-export const gluon = { Block, HybridBlock, Parameter, ParameterDict, Trainer, nn, loss, optimizer };
+export const gluon = { Block, HybridBlock, Parameter, ParameterDict, SymbolBlock, Trainer, nn, loss, optimizer };

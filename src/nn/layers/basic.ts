@@ -3,7 +3,7 @@
 import { nextSeed } from '../../ndarray/random.js';
 import { autograd, nd, Tensor } from '../../ndarray/index.js';
 import { Block } from '../block.js';
-import { HybridBlock, type F } from '../hybrid_block.js';
+import { callInput, HybridBlock, type F } from '../hybrid_block.js';
 import type { InitLike } from '../init.js';
 import { Parameter } from '../parameter.js';
 
@@ -100,7 +100,12 @@ export class Dense extends HybridBlock {
   }
 }
 
-/** Zeroes inputs with probability `rate` while training (autograd.isTraining()), scaling the rest by 1/(1-rate). */
+/**
+ * Zeroes inputs with probability `rate` while training (autograd.isTraining()), scaling the rest
+ * by 1/(1-rate); the identity otherwise. Hybridized, the uniform numbers are a per-call input of
+ * the compiled graph (drawn with nd.random.uniform at every call), so each call gets a new mask
+ * and no seed is baked into the plan.
+ */
 export class Dropout extends HybridBlock {
   constructor(readonly rate: number) {
     super();
@@ -108,7 +113,9 @@ export class Dropout extends HybridBlock {
   }
   override hybridForward(F: F, x: Tensor): Tensor {
     if (!autograd.isTraining() || this.rate === 0) return x;
-    const u = F.randomUniform({ shape: [...x.shape], lo: 0, hi: 1, seed: nextSeed() });
+    const shape = [...x.shape];
+    const u = callInput(`${this.name}_uniform`, shape, 'float32', () => nd.random.uniform(0, 1, shape))
+      ?? F.randomUniform({ shape, lo: 0, hi: 1, seed: nextSeed() });
     const mask = F.div(F.greaterEqual(u, this.rate), 1 - this.rate);
     return F.mul(x, mask);
   }
