@@ -24,6 +24,13 @@ interface SummaryRow {
 let summaryRows: SummaryRow[] | null = null;
 let depth = 0;
 
+/** True while summary() runs its forward pass (hybridized blocks then run eagerly, layer by layer). */
+export function summaryActive(): boolean {
+  return summaryRows !== null;
+}
+/** The blocks being run, outermost first, with their structural paths ('' for the outermost). */
+const running: { block: Block; path: string }[] = [];
+
 function describeOutput(v: unknown): string {
   if (v instanceof Tensor || (typeof v === 'object' && v !== null && 'shape' in v && Array.isArray((v as { shape: unknown }).shape))) {
     const s = (v as { shape: readonly number[] }).shape;
@@ -62,20 +69,34 @@ export class Block {
   /** Runs `impl` with this block on the error-origin path (and summary bookkeeping). */
   protected _call(impl: (...a: unknown[]) => unknown, args: unknown[]): unknown {
     const label = `${this._label ?? this.name}(${this.constructor.name})`;
+    // Errors name a child by its path from the outermost block (`cnn.0(Conv2D)`), the prefix of
+    // its parameter names in collectParams(); a block called by one that does not own it, by its own name.
+    const parent = running[running.length - 1];
+    const path = parent && this._label !== null && parent.block._owns(this)
+      ? (parent.path ? `${parent.path}.${this._label}` : this._label) : '';
+    const origin = path ? `${path}(${this.constructor.name})` : `${this.name}(${this.constructor.name})`;
     const rows = summaryRows;
     const row: SummaryRow | null = rows ? { depth, label, output: '', params: 0 } : null;
     if (row) rows!.push(row);
     depth++;
+    running.push({ block: this, path });
     try {
-      const out = withOrigin(label, () => impl.apply(this, args));
+      const out = withOrigin(origin, () => impl.apply(this, args));
       if (row) {
         row.output = describeOutput(out);
         for (const p of this._ownParams().values()) row.params += p.shape.reduce((a, b) => a * b, 1);
       }
       return out;
     } finally {
+      running.pop();
       depth--;
     }
+  }
+
+  /** Whether `child` is one of this block's direct children. */
+  _owns(child: Block): boolean {
+    if (this._reg.get(child._label!) === child) return true;
+    return (this as Record<string, unknown>)[child._label!] === child;
   }
 
   /** Adds a child block (or parameter) under `name`; returns it. */
@@ -169,6 +190,7 @@ export class Block {
   /**
    * Runs forward(...inputs) once and prints each block's output shape and parameter count;
    * returns the table. Parameters must be initialized (deferred ones are, by this call).
+   * Hybridized blocks run eagerly during this call so that every layer shows.
    */
   summary(...inputs: unknown[]): string {
     const saved = summaryRows;
