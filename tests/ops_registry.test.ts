@@ -123,3 +123,22 @@ describe('eager pipelines', () => {
     expect(stats().pipelines).toBe(0);
   });
 });
+
+describe('random draws', () => {
+  it('match the CPU reference, differ between draws, and share one pipeline', async () => {
+    const { stats, resetStats } = await import('../src/runtime/stats.js');
+    const { nd } = await import('../src/ndarray/index.js');
+    await nd.random.uniform(0, 1, [64]).data();
+    resetStats();
+    const a = nd.randomUniform({ shape: [1000], lo: -1, hi: 2, seed: 12345 });
+    const b = nd.randomNormal({ shape: [1000], mean: 1, std: 2, seed: 999 });
+    expectClose(await a.data(), evaluateAny('randomUniform', [], { shape: [1000], lo: -1, hi: 2, seed: 12345 }).data, 1e-6, 1e-6, 'uniform');
+    expectClose(await b.data(), evaluateAny('randomNormal', [], { shape: [1000], mean: 1, std: 2, seed: 999 }).data, 1e-4, 1e-4, 'normal');
+    resetStats();
+    const c = nd.random.uniform(0, 1, [1000]);
+    const d = nd.random.uniform(0, 1, [1000]);
+    const [dc, dd] = [await c.data(), await d.data()];
+    expect(dc.some((v, i) => v !== dd[i])).toBe(true);
+    expect(stats().pipelines).toBe(0);
+  });
+});

@@ -154,7 +154,7 @@ function emitElementwise(w: Writer, nodes: readonly Node[], scope: Scope, bindin
     const op = getOp(n.op);
     let expr: string;
     if (op.kind === 'elementwise') expr = (op as ElementwiseOp).wgsl(n.inputs.map(value), n.attrs);
-    else if (op.kind === 'source') expr = (op as SourceOp).wgsl(scope.index, n.attrs);
+    else if (op.kind === 'source') expr = (op as SourceOp).wgsl(scope.index, n.attrs, (name) => w.num((n.attrs[name] as number) >>> 0));
     else if (op.kind === 'gather') expr = fusedGather(w, n, scope, binding);
     else throw new Error(`webgluon internal: ${n.op} cannot be fused as elementwise`);
     const v = w.fresh('v');

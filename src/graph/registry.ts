@@ -101,7 +101,8 @@ export interface CompositeOp extends OpBase {
 /** Produces values from attributes alone (random numbers); seeded, so CPU and GPU agree. */
 export interface SourceOp extends OpBase {
   kind: 'source';
-  wgsl: (index: string, attrs: Attrs) => string;
+  /** `u32(name)` spells an integer attribute (a seed) so that eager kernels read it at run time. */
+  wgsl: (index: string, attrs: Attrs, u32: (name: string) => string) => string;
   cpu: (index: number, attrs: Attrs) => number;
 }
 

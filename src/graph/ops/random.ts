@@ -22,23 +22,24 @@ export function uniform01(seed: number, index: number, stream: number): number {
   const h = hash32((hash32((seed ^ Math.imul(stream, 0x9e3779b9)) >>> 0) + index) >>> 0);
   return (h >>> 8) / 16777216;
 }
-const wgslUniform = (seed: number, index: string, stream: number) =>
-  `wg_uniform01(${(seed ^ Math.imul(stream, 0x9e3779b9)) >>> 0}u, ${index})`;
+/** The seed is an expression (a literal, or a value read at run time): one pipeline for every draw. */
+const wgslUniform = (seed: string, index: string, stream: number) =>
+  `wg_uniform01(${seed} ^ ${Math.imul(stream, 0x9e3779b9) >>> 0}u, ${index})`;
 
 const shapeAttr = (_s: unknown, attrs: Record<string, unknown>) => [...(attrs.shape as number[])];
 
 defineOp({
   name: 'randomUniform', kind: 'source', inputs: [], attrs: { shape: undefined, lo: 0, hi: 1, seed: 0 },
   shape: shapeAttr, dtype: () => 'float32',
-  wgsl: (i, { lo, hi, seed }) => `(${f32(lo as number)} + (${f32(hi as number)} - ${f32(lo as number)}) * ${wgslUniform(seed as number, i, 0)})`,
+  wgsl: (i, { lo, hi }, u32) => `(${f32(lo as number)} + (${f32(hi as number)} - ${f32(lo as number)}) * ${wgslUniform(u32('seed'), i, 0)})`,
   cpu: (i, { lo, hi, seed }) => Math.fround((lo as number) + ((hi as number) - (lo as number)) * uniform01(seed as number, i, 0)),
 });
 // Box–Muller; 1 - u keeps the logarithm's argument in (0, 1].
 defineOp({
   name: 'randomNormal', kind: 'source', inputs: [], attrs: { shape: undefined, mean: 0, std: 1, seed: 0 },
   shape: shapeAttr, dtype: () => 'float32',
-  wgsl: (i, { mean, std, seed }) =>
-    `(${f32(mean as number)} + ${f32(std as number)} * sqrt(-2.0 * log(1.0 - ${wgslUniform(seed as number, i, 0)})) * cos(6.2831853 * ${wgslUniform(seed as number, i, 1)}))`,
+  wgsl: (i, { mean, std }, u32) =>
+    `(${f32(mean as number)} + ${f32(std as number)} * sqrt(-2.0 * log(1.0 - ${wgslUniform(u32('seed'), i, 0)})) * cos(6.2831853 * ${wgslUniform(u32('seed'), i, 1)}))`,
   cpu: (i, { mean, std, seed }) =>
     (mean as number) + (std as number) * Math.sqrt(-2 * Math.log(1 - uniform01(seed as number, i, 0))) * Math.cos(6.2831853 * uniform01(seed as number, i, 1)),
 });
