@@ -3,7 +3,7 @@
 import { nextSeed } from '../../ndarray/random.js';
 import { autograd, nd, Tensor } from '../../ndarray/index.js';
 import { Block } from '../block.js';
-import { callInput, HybridBlock, type F } from '../hybrid_block.js';
+import { auxUpdate, callInput, HybridBlock, type F } from '../hybrid_block.js';
 import type { InitLike } from '../init.js';
 import { Parameter } from '../parameter.js';
 
@@ -192,13 +192,14 @@ export class BatchNorm extends HybridBlock {
     if (autograd.isTraining()) {
       mean = F.mean(x, axes, true);
       variance = F.mean(F.square(F.sub(x, mean)), axes, true);
-      if (F === (nd as unknown as F) && x instanceof Tensor) {
-        const m = this.momentum;
-        autograd.pause(() => {
-          this.runningMean._swap(nd.add(nd.mul(this.runningMean.data(), m), nd.mul(nd.reshape(mean, [-1]), 1 - m)));
-          this.runningVar._swap(nd.add(nd.mul(this.runningVar.data(), m), nd.mul(nd.reshape(variance, [-1]), 1 - m)));
-        });
-      }
+      // Running statistics: an extra output of the compiled graph when hybridized, a swap when eager.
+      const m = this.momentum;
+      const update = (p: Parameter, batch: Tensor) => {
+        const next = F.add(F.mul(p.data(), m), F.mul(F.reshape(F.blockGrad(batch), [-1]), 1 - m));
+        if (!auxUpdate(p, next)) autograd.pause(() => p._swap(next.detach()));
+      };
+      update(this.runningMean, mean);
+      update(this.runningVar, variance);
     } else {
       mean = r(this.runningMean.data());
       variance = r(this.runningVar.data());
