@@ -21,6 +21,7 @@ export { graphToJSON, graphFromJSON, formatGraphJSON } from '../graph/serialize.
 export type { GraphJSON, NodeJSON } from '../graph/serialize.js';
 export { withParamValues } from './parameter.js';
 export * as init from './init.js';
+import { CosineScheduler, FactorScheduler, LRScheduler } from './lr_scheduler.js';
 
 const { Loss, L1Loss, L2Loss, SigmoidBinaryCrossEntropyLoss, SigmoidBCELoss, SoftmaxCrossEntropyLoss, SoftmaxCELoss,
   KLDivLoss, HuberLoss, HingeLoss, SquaredHingeLoss, LogisticLoss, TripletLoss, PoissonNLLLoss, CosineEmbeddingLoss } = lossModule;
@@ -31,4 +32,7 @@ export const loss = {
 };
 export const nn = { ...layers };
 
-export const gluon = { Block, HybridBlock, Parameter, ParameterDict, SymbolBlock, Trainer, nn, loss, optimizer };
+/** Learning-rate schedules, as mx.lr_scheduler. */
+export const lrScheduler = { LRScheduler, FactorScheduler, CosineScheduler };
+
+export const gluon = { Block, HybridBlock, Parameter, ParameterDict, SymbolBlock, Trainer, nn, loss, optimizer, lrScheduler };

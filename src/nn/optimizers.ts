@@ -5,6 +5,7 @@ import { compileFunction, type CompiledFunction } from '../graph/compile.js';
 import type { Ops, Shaped } from '../graph/registry.js';
 import type { TraceFn } from '../graph/trace.js';
 import { nd, type Tensor } from '../ndarray/index.js';
+import { LRScheduler } from './lr_scheduler.js';
 
 export interface OptimizerOptions {
   learningRate?: number;
@@ -16,7 +17,8 @@ export interface OptimizerOptions {
   gamma1?: number;
   clipGradient?: number | null;
   rescaleGrad?: number;
-  lrScheduler?: ((numUpdate: number) => number) | null;
+  /** A schedule (FactorScheduler, CosineScheduler; its base rate becomes learningRate) or a function. */
+  lrScheduler?: LRScheduler | ((numUpdate: number) => number) | null;
 }
 
 /** What one update receives: the weight, its gradient, the state and per-parameter settings. */
@@ -53,7 +55,14 @@ export abstract class Optimizer {
     this.wd = opts.wd ?? 0;
     this.clipGradient = opts.clipGradient ?? null;
     this.rescaleGrad = opts.rescaleGrad ?? 1;
-    this.lrScheduler = opts.lrScheduler ?? null;
+    const schedule = opts.lrScheduler ?? null;
+    if (schedule instanceof LRScheduler) {
+      // As MXNet's Optimizer: an explicit learning rate becomes the schedule's base rate.
+      if (opts.learningRate !== undefined) schedule.baseLr = opts.learningRate;
+      this.lrScheduler = (n) => schedule.lr(n);
+    } else {
+      this.lrScheduler = schedule;
+    }
   }
   /** The learning rate for the current update count (the scheduler's, if any). */
   currentLr(): number {

@@ -1,0 +1,57 @@
+// Learning-rate schedules with MXNet's semantics (mx.lr_scheduler): a schedule maps the number
+// of updates so far to a learning rate; the optimizer's learningRate becomes its base rate.
+
+export abstract class LRScheduler {
+  constructor(public baseLr = 0.01) {}
+  abstract lr(numUpdate: number): number;
+}
+
+/** Multiplies the rate by `factor` every `step` updates, never below `stopFactorLr`. */
+export class FactorScheduler extends LRScheduler {
+  private count = 0;
+  private current: number;
+  readonly step: number;
+  readonly factor: number;
+  readonly stopFactorLr: number;
+  constructor(opts: { step: number; factor?: number; stopFactorLr?: number; baseLr?: number }) {
+    super(opts.baseLr);
+    if (!(opts.step >= 1)) throw new Error('webgluon: FactorScheduler needs step >= 1');
+    this.step = opts.step;
+    this.factor = opts.factor ?? 1;
+    this.stopFactorLr = opts.stopFactorLr ?? 1e-8;
+    this.current = this.baseLr;
+  }
+  lr(numUpdate: number): number {
+    if (this.count === 0 && this.current !== this.baseLr) this.current = this.baseLr;
+    // MXNet keeps the state: the rate steps down each time another `step` updates have passed.
+    while (numUpdate > this.count + this.step) {
+      this.count += this.step;
+      this.current = Math.max(this.current * this.factor, this.stopFactorLr);
+    }
+    return this.current;
+  }
+}
+
+/** Linear warm-up, then a half cosine from baseLr down to finalLr at maxUpdate. */
+export class CosineScheduler extends LRScheduler {
+  readonly maxUpdate: number;
+  readonly finalLr: number;
+  readonly warmupSteps: number;
+  readonly warmupBeginLr: number;
+  constructor(opts: { maxUpdate: number; baseLr?: number; finalLr?: number; warmupSteps?: number; warmupBeginLr?: number }) {
+    super(opts.baseLr);
+    this.maxUpdate = opts.maxUpdate;
+    this.finalLr = opts.finalLr ?? 0;
+    this.warmupSteps = opts.warmupSteps ?? 0;
+    this.warmupBeginLr = opts.warmupBeginLr ?? 0;
+    if (this.maxUpdate <= this.warmupSteps) throw new Error('webgluon: CosineScheduler needs maxUpdate > warmupSteps');
+  }
+  lr(numUpdate: number): number {
+    if (numUpdate < this.warmupSteps) {
+      return this.warmupBeginLr + ((this.baseLr - this.warmupBeginLr) * numUpdate) / this.warmupSteps;
+    }
+    if (numUpdate > this.maxUpdate) return this.finalLr;
+    const progress = (numUpdate - this.warmupSteps) / (this.maxUpdate - this.warmupSteps);
+    return this.finalLr + ((this.baseLr - this.finalLr) * (1 + Math.cos(Math.PI * progress))) / 2;
+  }
+}
