@@ -25,7 +25,7 @@ interface CaseSpec {
 }
 
 export const CASES: Record<string, CaseSpec> = {
-  'siamese-train': { variants: [''], repeat: 2, timeoutS: 1800, what: 'Siamese train step, 16 pairs 1x105x105, Adam' },
+  'siamese-train': { variants: ['', 'batched'], repeat: 2, timeoutS: 1800, what: 'Siamese train step, 16 pairs 1x105x105, Adam' },
   'siamese-forward': { variants: [''], repeat: 3, timeoutS: 900, what: 'Siamese inference, 16 pairs, distances read back' },
   'contrastive-loss': { variants: ['n262144xd2', 'n16384xd128'], repeat: 10, timeoutS: 600, what: 'contrastive loss forward+backward' },
 };

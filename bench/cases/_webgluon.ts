@@ -203,7 +203,20 @@ function ranHybridized(blocks: any[]): string | undefined {
 
 const NCHW = [SIAMESE.batch, SIAMESE.channels, SIAMESE.size, SIAMESE.size];
 
-export async function webgluonSiameseTrain(mode: Mode): Promise<Runner | Skipped> {
+/** The tower applied to both images at once: concat → tower → two slices, one compiled graph. */
+function pairOf(wg: Webgluon, tower: any): any {
+  class Pair extends wg.gluon.HybridBlock {
+    tower = tower;
+    hybridForward(F: any, x1: any, x2: any): any {
+      const n = x1.shape[0];
+      const both = this.tower.forward(F.concat([x1, x2], 0));
+      return [F.slice(both, [0, null], [n, null]), F.slice(both, [n, null], [2 * n, null])];
+    }
+  }
+  return new Pair();
+}
+
+export async function webgluonSiameseTrain(mode: Mode, batched = false): Promise<Runner | Skipped> {
   const wg = await loadWebgluon();
   if ('skipped' in wg) return wg;
   return guard(async () => {
@@ -211,21 +224,23 @@ export async function webgluonSiameseTrain(mode: Mode): Promise<Runner | Skipped
     need(wg.gluon.Trainer, 'gluon.Trainer');
     const { nd, autograd } = wg;
     const net = buildTower(wg);
+    const pair = batched ? pairOf(wg, net) : null;
     const loss = makeContrastiveLoss(wg);
-    if (mode === 'hybrid') { hybridize(net); hybridize(loss); }
+    if (mode === 'hybrid') { hybridize(pair ?? net); hybridize(loss); }
     const trainer = new wg.gluon.Trainer(net.collectParams(), 'adam', { learningRate: SIAMESE.lr, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 });
     const batch = siameseBatch();
+    const towers = (x1: any, x2: any): [any, any] => (pair ? pair.forward(x1, x2) : [net.forward(x1), net.forward(x2)]);
     return {
       adapter: wg.adapter,
       items: { count: SIAMESE.batch, unit: 'pairs' },
-      notes: [`webgluon API from ${wg.source}`, 'tower called twice per step, as the tutorial writes it'],
+      notes: [`webgluon API from ${wg.source}`, batched ? 'both images through the tower as one batch of 2N' : 'tower called twice per step, as the tutorial writes it'],
       ...statsOf(wg),
-      afterFirstStep: () => (mode === 'hybrid' ? ranHybridized([net, loss]) : undefined),
+      afterFirstStep: () => (mode === 'hybrid' ? ranHybridized([pair ?? net, loss]) : undefined),
       async step() {
         const x1 = nd.array(batch.x1, { shape: NCHW });
         const x2 = nd.array(batch.x2, { shape: NCHW });
         const y = nd.array(batch.label, { shape: [SIAMESE.batch, 1] });
-        const l = autograd.record(() => loss.forward(net.forward(x1), net.forward(x2), y));
+        const l = autograd.record(() => loss.forward(...towers(x1, x2), y));
         l.backward();
         trainer.step(SIAMESE.batch);
         return await nd.mean(l).item();

@@ -50,7 +50,7 @@ const NHWC = [SIAMESE.batch, SIAMESE.size, SIAMESE.size, SIAMESE.channels] as co
  * the contrastive loss, backward, Adam (lr 0.001, MXNet's beta/epsilon defaults); the gradient
  * of the mean loss equals MXNet's `loss.backward(); trainer.step(batchSize)`.
  */
-export function tfjsSiameseTrain(env: TfjsEnv): Runner {
+export function tfjsSiameseTrain(env: TfjsEnv, batched = false): Runner {
   const { tf } = env;
   const net = buildTfjsSiamese(tf);
   const batch = siameseBatch();
@@ -60,14 +60,19 @@ export function tfjsSiameseTrain(env: TfjsEnv): Runner {
     adapter: env.adapter,
     items: { count: SIAMESE.batch, unit: 'pairs' },
     maxStepMs: env.kind === 'cpu' ? 60_000 : undefined,
-    notes: ['tfjs: two tower calls per step (as the tutorial writes it); fused conv2d/matMul+bias+relu as tfjs-layers does'],
+    notes: [`tfjs: ${batched ? 'both images through the tower as one batch of 2N' : 'two tower calls per step (as the tutorial writes it)'}; fused conv2d/matMul+bias+relu as tfjs-layers does`],
     resetStats: env.resetStats,
     stats: env.stats,
     async step() {
       const x1 = tf.tensor4d(batch.x1, [...NHWC]);
       const x2 = tf.tensor4d(batch.x2, [...NHWC]);
       const y = tf.tensor2d(batch.label, [SIAMESE.batch, 1]);
-      const loss = opt.minimize(() => tf.mean(contrastiveLoss(tf, net.tower(x1), net.tower(x2), y)) as import('@tensorflow/tfjs-core').Scalar, true, varList);
+      const towers = (): [Tensor2D, Tensor2D] => {
+        if (!batched) return [net.tower(x1), net.tower(x2)];
+        const both = net.tower(tf.concat([x1, x2], 0));
+        return [tf.slice(both, [0, 0], [SIAMESE.batch, -1]), tf.slice(both, [SIAMESE.batch, 0], [SIAMESE.batch, -1])];
+      };
+      const loss = opt.minimize(() => tf.mean(contrastiveLoss(tf, ...towers(), y)) as import('@tensorflow/tfjs-core').Scalar, true, varList);
       const v = (await loss!.data())[0];
       tf.dispose([x1, x2, y, loss!]);
       return v;
