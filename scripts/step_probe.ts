@@ -16,6 +16,7 @@ const trainer = new gluon.Trainer(model.collectParams(), 'adam', { learningRate:
 for (let step = 0; step < 3; step++) {
   await runtime.flush();
   runtime.resetStats();
+  const t0 = performance.now();
   const parts: [string, number][] = [];
   let last = 0;
   const mark = (name: string) => { const d = runtime.stats().dispatches; parts.push([name, d - last]); last = d; };
@@ -32,5 +33,5 @@ for (let step = 0; step < 3; step++) {
   mark('trainer');
   const m = await nd.mean(value).item();
   mark('mean');
-  console.log(`step ${step}: loss ${m.toFixed(4)} dispatches ${runtime.stats().dispatches} submits ${runtime.stats().submits}`, JSON.stringify(parts));
+  console.log(`step ${step}: ${((performance.now() - t0) / 1000).toFixed(2)} s, loss ${m.toFixed(4)} dispatches ${runtime.stats().dispatches} submits ${runtime.stats().submits}`, JSON.stringify(parts));
 }
