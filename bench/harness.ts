@@ -289,17 +289,9 @@ export async function runCase(caseName: string, factories: Record<string, System
 // ---------------------------------------------------------------------------------------------
 // Seeded data and weights (identical in every system)
 
-/** mulberry32: a small, fast, well-mixed 32-bit PRNG; same stream on every machine. */
-export function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32 (the library's seeded stream): the same numbers on every machine. */
+import { seededRandom as prng } from '../src/data/sampler.js';
+export { prng };
 
 export function uniformArray(n: number, lo: number, hi: number, rnd: () => number): Float32Array {
   const a = new Float32Array(n);

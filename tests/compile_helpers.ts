@@ -7,16 +7,9 @@ import { trace, type TraceFn } from '../src/graph/trace.js';
 import { sizeOf, type Shape } from '../src/graph/types.js';
 import { nd, type Tensor } from '../src/ndarray/index.js';
 
-export function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32 (the library's seeded stream): the same numbers on every machine. */
+import { seededRandom as rng } from '../src/data/sampler.js';
+export { rng };
 
 export function randomHost(shape: Shape, r: () => number, lo = -2, hi = 2): HostValue {
   const data = new Float32Array(sizeOf(shape));

@@ -7,16 +7,9 @@ import { nd, autograd, type Tensor } from '../src/ndarray/index.js';
 
 export type Domain = 'any' | 'positive' | 'unit' | 'int';
 
-export function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32 (the library's seeded stream): the same numbers on every machine. */
+import { seededRandom as rng } from '../src/data/sampler.js';
+export { rng };
 
 export function randomHost(shape: Shape, domain: Domain, r: () => number): HostValue {
   const n = sizeOf(shape);

@@ -87,7 +87,7 @@ export async function runOneshot(runsDir: string, paramsPath: string, imageSize:
   model.initialize();
   const probe = nd.zeros([1, 1, imageSize, imageSize]);
   model.forward(probe, probe);
-  model.loadParameters(paramsPath);
+  await model.loadParameters(paramsPath);
   const result = await evalOneshot(model, runsDir, imageSize);
   for (const r of result.runs) console.log(`  ${r.name}: ${(100 * r.accuracy).toFixed(1)}%`);
   console.log(`20-way one-shot accuracy: ${(100 * result.meanAccuracy).toFixed(1)}% over ${result.runs.length} runs (chance: 5%)`);

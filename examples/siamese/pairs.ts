@@ -1,25 +1,21 @@
 // The tutorial's pairs data set: an ImageFolderDataset whose items are random pairs of images
 // with label 0 (same character) or 1 (different), half of each, from one or more alphabets.
-import { readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { HostArray, ImageFolderDataset } from '../../src/data/index.js';
+import { seededRandom } from '../../src/data/sampler.js';
 
 export type Pair = [HostArray, HostArray, HostArray];
 
-/** A seeded generator, so that a run's pairs repeat with its seed. */
-function mulberry32(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(s ^ (s >>> 15), s | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** An alphabet folder holds character folders of PNGs; a folder of alphabets holds those. */
 export function alphabetDirs(dir: string): string[] {
+  if (!existsSync(dir)) throw new Error(`webgluon: the data folder ${dir} does not exist`);
+  if (!statSync(dir).isDirectory()) throw new Error(`webgluon: the data folder ${dir} is a file, not a folder`);
   const subdirs = readdirSync(dir).sort().map((d) => join(dir, d)).filter((d) => statSync(d).isDirectory());
+  if (subdirs.length === 0) {
+    throw new Error(`webgluon: the data folder ${dir} has no sub-folders; expected an alphabet (${dir}/<character>/<image>.png) ` +
+      `or a folder of alphabets (${dir}/<alphabet>/<character>/<image>.png)`);
+  }
   const isAlphabet = subdirs.some((d) => readdirSync(d).some((f) => f.toLowerCase().endsWith('.png')));
   return isAlphabet ? [dir] : subdirs;
 }
@@ -38,7 +34,7 @@ export class ImagePairs extends ImageFolderDataset<Pair> {
       this.items.push(...other.items.map(([p, l]) => [p, l + offset] as [string, number]));
     }
     this.items.forEach(([, label], i) => (this.byClass[label] ??= []).push(i));
-    this.random = mulberry32(opts.seed ?? 1);
+    this.random = seededRandom(opts.seed ?? 1);
     this.pairsPerEpoch = opts.pairsPerEpoch ?? this.items.length;
   }
 

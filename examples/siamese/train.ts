@@ -1,6 +1,6 @@
 // The training loop of the tutorial: random pairs → Siamese network → contrastive loss →
 // backward → Adam step, with metrics, checkpoints every epoch (atomic) and resuming.
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { DataLoader, HostArray } from '../../src/data/index.js';
 import { writeFileAtomic } from '../../src/data/atomic_write.js';
@@ -46,10 +46,48 @@ interface Checkpoint {
   epoch: number;
   metrics: StepMetric[];
   settings: Omit<TrainOptions, 'resume' | 'quiet'>;
+  /** The parameter file of this checkpoint, in `out` (older checkpoints: checkpoint.safetensors). */
+  params?: string;
+}
+
+/** Settings a resumed run must share with the checkpoint, or its parameters or metrics would not fit. */
+const RESUME_KEYS = ['imageSize', 'batchSize', 'stepsPerEpoch'] as const;
+
+function readCheckpoint(path: string, opts: TrainOptions): Checkpoint {
+  let saved: Checkpoint;
+  try {
+    saved = JSON.parse(readFileSync(path, 'utf8')) as Checkpoint;
+  } catch (e) {
+    throw new Error(`cannot resume from ${path}: ${(e as Error).message}; remove it (or use another --out) to start afresh`, { cause: e });
+  }
+  if (!Number.isInteger(saved.epoch) || !Array.isArray(saved.metrics)) {
+    throw new Error(`cannot resume from ${path}: it is not a checkpoint of this example (no epoch or metrics)`);
+  }
+  for (const k of RESUME_KEYS) {
+    if (saved.settings?.[k] !== undefined && saved.settings[k] !== opts[k]) {
+      throw new Error(`cannot resume from ${path}: it was made with ${k} ${saved.settings[k]}, this run has ${opts[k]}; ` +
+        'use the same settings, or another --out to start afresh');
+    }
+  }
+  return saved;
+}
+
+/** Removes temp files that a run killed while writing left in `dir` (`NAME.tmp-PID-XXXX`, PID dead). */
+function removeStaleTempFiles(dir: string): void {
+  for (const name of readdirSync(dir)) {
+    const m = /\.tmp-(\d+)-[0-9a-f]+$/.exec(name);
+    if (!m || Number(m[1]) === process.pid) continue;
+    try {
+      process.kill(Number(m[1]), 0);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ESRCH') rmSync(join(dir, name), { force: true });
+    }
+  }
 }
 
 export async function train(opts: TrainOptions): Promise<TrainResult> {
   mkdirSync(opts.out, { recursive: true });
+  removeStaleTempFiles(opts.out);
   nd.random.seed(opts.seed);
   const size = opts.imageSize;
   const pairs = new ImagePairs(opts.trainDirs, { seed: opts.seed, pairsPerEpoch: opts.stepsPerEpoch * opts.batchSize });
@@ -71,9 +109,11 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const paramsPath = join(opts.out, 'siamese.safetensors');
   let metrics: StepMetric[] = [];
   let startEpoch = 0;
+  let checkpointParams: string | null = null;
   if (opts.resume && existsSync(checkpointPath)) {
-    const saved = JSON.parse(readFileSync(checkpointPath, 'utf8')) as Checkpoint;
-    model.loadParameters(join(opts.out, 'checkpoint.safetensors'));
+    const saved = readCheckpoint(checkpointPath, opts);
+    checkpointParams = saved.params ?? 'checkpoint.safetensors';
+    await model.loadParameters(join(opts.out, checkpointParams));
     metrics = saved.metrics;
     startEpoch = saved.epoch;
     if (!opts.quiet) console.log(`resuming after epoch ${startEpoch} (${metrics.length} steps done)`);
@@ -96,9 +136,14 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       metrics.push({ step: metrics.length + 1, epoch, loss: mean, seconds, dispatches: runtime.stats().dispatches });
       if (!opts.quiet) progress.update(metrics.length, mean, opts.batchSize / seconds, `epoch ${epoch + 1}/${opts.epochs}`);
     }
-    await model.saveParameters(join(opts.out, 'checkpoint.safetensors'));
+    // A new parameter file per checkpoint, published by the JSON written after it: a run killed
+    // at any moment leaves a checkpoint.json whose parameter file is complete and of its epoch.
+    const params = `checkpoint-epoch${epoch + 1}.safetensors`;
+    await model.saveParameters(join(opts.out, params));
     const { resume: _r, quiet: _q, ...settings } = opts;
-    await writeFileAtomic(checkpointPath, JSON.stringify({ epoch: epoch + 1, metrics, settings } satisfies Checkpoint));
+    await writeFileAtomic(checkpointPath, JSON.stringify({ epoch: epoch + 1, metrics, settings, params } satisfies Checkpoint));
+    if (checkpointParams && checkpointParams !== params) rmSync(join(opts.out, checkpointParams), { force: true });
+    checkpointParams = params;
   }
   await model.saveParameters(paramsPath);
 

@@ -1,17 +1,26 @@
 // Losses (MXNet 1.9.1 gluon/loss.py): the same formulas, defaults and per-sample outputs. Each
 // loss returns one value per sample (shape (N,)): the mean over all non-batch axes.
-import { WebgluonError } from '../graph/errors.js';
+import { ShapeError, WebgluonError, currentOrigin } from '../graph/errors.js';
 import { Tensor } from '../ndarray/index.js';
 import { HybridBlock, type F } from './hybrid_block.js';
 
 type T = Tensor;
 
-/** MXNet's _reshape_like: the label takes pred's shape when it has the same number of elements. */
-export function reshapeLike(F: F, x: T, like: T): T {
+/**
+ * MXNet's _reshape_like: the label takes pred's shape, which needs the same number of elements.
+ * A label of another size is an error (as in MXNet), not a silent broadcast: a (N, 1) label
+ * against a (N, C) prediction would otherwise be compared with every column.
+ */
+export function reshapeLike(F: F, x: T, like: T, names: readonly [string, string] = ['label', 'prediction']): T {
   if (x.shape.length === like.shape.length && x.shape.every((d, i) => d === like.shape[i])) return x;
   const n = x.shape.reduce((a, b) => a * b, 1);
   const m = like.shape.reduce((a, b) => a * b, 1);
-  return n === m ? F.reshape(x, [...like.shape]) : x;
+  if (n !== m) {
+    throw new ShapeError('reshapeLike', currentOrigin(), `the ${names[0]} has ${n} values but the ${names[1]} has ${m}: ` +
+      `the ${names[0]} must have one value per ${names[1]} value (it is reshaped like the ${names[1]}, as MXNet does)`,
+    [x.shape, like.shape], names);
+  }
+  return F.reshape(x, [...like.shape]);
 }
 
 /** MXNet's _apply_weighting: loss · sampleWeight (broadcast) · weight. */
@@ -279,8 +288,8 @@ export class TripletLoss extends Loss {
     this.margin = opts.margin ?? 1;
   }
   override hybridForward(F: F, pred: T, positive: T, negative: T, sampleWeight?: T | null): T {
-    const p = reshapeLike(F, positive, pred);
-    const n = reshapeLike(F, negative, pred);
+    const p = reshapeLike(F, positive, pred, ['positive', 'pred']);
+    const n = reshapeLike(F, negative, pred, ['negative', 'pred']);
     const d = sumExceptBatch(F, F.sub(F.square(F.sub(p, pred)), F.square(F.sub(n, pred))), this._batchAxis);
     const loss = F.relu(F.add(d, this.margin));
     return this._applyWeighting(F, loss, this._weight, sampleWeight);
@@ -325,7 +334,7 @@ export class CosineEmbeddingLoss extends Loss {
     this.margin = opts.margin ?? 0;
   }
   override hybridForward(F: F, input1: T, input2: T, label: T, sampleWeight?: T | null): T {
-    const a = reshapeLike(F, input1, input2);
+    const a = reshapeLike(F, input1, input2, ['input1', 'input2']);
     const y = F.reshape(label, [-1, 1]);
     const norm = (x: T) => F.reshape(F.sqrt(F.sum(F.square(x), -1)), [-1, 1]);
     const dot = F.reshape(F.sum(F.mul(a, input2), -1), [-1, 1]);

@@ -2,6 +2,7 @@
 // length, a JSON header {name: {dtype, shape, data_offsets: [begin, end]}} (offsets relative to
 // the data section), then the raw little-endian data. Loading validates every entry (names,
 // dtypes, shapes, byte ranges) before assigning anything, so a bad file leaves the model as it was.
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { writeFileAtomic } from '../data/atomic_write.js';
 import { nd, type Tensor } from '../ndarray/index.js';
@@ -59,9 +60,35 @@ export interface DecodedTensor {
   data: Float32Array | Int32Array;
 }
 
+const startsWith = (bytes: Uint8Array, sig: readonly number[]) => bytes.length >= sig.length && sig.every((b, i) => bytes[i] === b);
+
+/** What a file that is not safetensors seems to be, from its first bytes; null if it could be safetensors. */
+export function sniffForeignFormat(bytes: Uint8Array): string | null {
+  if (bytes.length === 0) return 'the file is empty';
+  // safetensors: an 8-byte little-endian length, then a JSON object.
+  if (bytes.length >= 9 && bytes[6] === 0 && bytes[7] === 0 && bytes[8] === 0x7b) return null;
+  if (startsWith(bytes, [0x50, 0x4b, 0x03, 0x04]) || startsWith(bytes, [0x50, 0x4b, 0x05, 0x06])) {
+    return 'it is a zip archive (a NumPy .npz, or a PyTorch .pt/.pth file?), not safetensors';
+  }
+  if (startsWith(bytes, [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59])) return 'it is a NumPy .npy file, not safetensors';
+  if (startsWith(bytes, [0x89, 0x48, 0x44, 0x46])) return 'it is an HDF5 file (Keras .h5?), not safetensors';
+  if (startsWith(bytes, [0x12, 0x01, 0, 0, 0, 0, 0, 0])) {
+    return "it is an MXNet .params file (NDArray list format), not safetensors: load it in MXNet and save each array with safetensors' numpy API";
+  }
+  if (bytes[0] === 0x80 && bytes[1] >= 2 && bytes[1] <= 5) return 'it is a Python pickle (a PyTorch or MXNet checkpoint?), not safetensors';
+  const head = bytes.subarray(0, 64);
+  if (head.every((c) => c === 9 || c === 10 || c === 13 || (c >= 32 && c < 127))) {
+    const text = Buffer.from(head).toString('latin1').split(/\r?\n/)[0].slice(0, 40);
+    return `it is a text file (it starts with ${JSON.stringify(text)}), not safetensors`;
+  }
+  return null;
+}
+
 /** Parses a safetensors file; throws a message naming what is malformed. */
 export function decodeSafetensors(bytes: Uint8Array, source = 'file'): Map<string, DecodedTensor> {
   const bad = (why: string) => new Error(`webgluon: cannot load parameters from ${source}: ${why}`);
+  const foreign = sniffForeignFormat(bytes);
+  if (foreign) throw bad(foreign);
   if (bytes.length < 8) throw bad(`the file is ${bytes.length} bytes long, too short for a safetensors header (truncated?)`);
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const hlen = dv.getBigUint64(0, true);
@@ -110,14 +137,43 @@ export async function saveParameters(params: ReadonlyMap<string, Parameter>, pat
     const t = p.data();
     tensors.set(name, { dtype: t.dtype, shape: [...t.shape], data: await t.data() });
   }
-  await writeFileAtomic(path, encodeSafetensors(tensors));
+  try {
+    await writeFileAtomic(path, encodeSafetensors(tensors));
+  } catch (e) {
+    const cause = (e as Error).cause as NodeJS.ErrnoException | undefined;
+    const why = WRITE_ERRORS[cause?.code ?? ''] ?? (cause ?? (e as Error)).message;
+    throw new Error(`webgluon: cannot save parameters to '${path}': ${why}; ` +
+      `${existsSync(path) ? 'the existing file was left as it was' : 'nothing was written'}`, { cause: e });
+  }
 }
+
+const WRITE_ERRORS: Record<string, string> = {
+  ENOENT: 'its folder does not exist',
+  ENOTDIR: 'a part of the path is a file, not a folder',
+  EISDIR: 'the path is a folder',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  EROFS: 'the file system is read-only',
+  ENOSPC: 'the disk is full',
+  EDQUOT: 'the disk quota is exhausted',
+};
 
 export async function loadParameters(params: ReadonlyMap<string, Parameter>, path: string,
   opts: { allowMissing?: boolean; ignoreExtra?: boolean } = {}): Promise<void> {
-  const bytes = new Uint8Array(await readFile(path));
-  const file = decodeSafetensors(bytes, `'${path}'`);
   const bad = (why: string) => new Error(`webgluon: cannot load parameters from '${path}': ${why}; the model was not changed`);
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(await readFile(path));
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw bad(code === 'ENOENT' ? 'the file does not exist' : code === 'EISDIR' ? 'it is a folder' : (e as Error).message);
+  }
+  let file: Map<string, DecodedTensor>;
+  try {
+    file = decodeSafetensors(bytes, `'${path}'`);
+  } catch (e) {
+    throw new Error(`${(e as Error).message}; the model was not changed`, { cause: e });
+  }
   const missing = [...params.keys()].filter((k) => !file.has(k));
   if (missing.length && !opts.allowMissing) {
     throw bad(`parameter(s) ${missing.map((m) => `'${m}'`).join(', ')} are not in the file (it has ${[...file.keys()].map((m) => `'${m}'`).join(', ') || 'none'})`);

@@ -11,7 +11,11 @@ Object.assign(globalThis, globals);
 export type Backend = { kind: 'gpu'; device: GPUDevice; adapterName: string } | { kind: 'cpu'; reason: string };
 
 let pending: Promise<Backend> | null = null;
-let instance: GPU | null = null;
+/**
+ * Every Dawn instance made: one is never released while buffers of its device may still be
+ * referenced (a lost device's buffers live on in old tensors), since collecting it frees them.
+ */
+const instances: GPU[] = [];
 let ready: Backend | null = null;
 let generation = 0;
 
@@ -26,7 +30,7 @@ async function createBackend(): Promise<Backend> {
   // Dawn's instance is destroyed when its JS object is collected, even while its device is in
   // use (use-after-free crashes on lavapipe), so the instance is held for the device's lifetime.
   const gpu = create([]);
-  instance = gpu;
+  instances.push(gpu);
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
   if (!adapter) {
     if (process.env.WEBGLUON_BACKEND === 'gpu') throw new WebgluonError(NO_ADAPTER_HELP);
@@ -46,8 +50,11 @@ async function createBackend(): Promise<Backend> {
   });
   const mine = ++generation;
   void device.lost.then((info) => {
-    if (mine !== generation || info.reason === 'destroyed') return;
-    process.stderr.write(`webgluon: the GPU device was lost (${info.message}); the next call creates a new one\n`);
+    // destroyDevice() moves `generation` on: only a loss nobody asked for is reported.
+    if (mine !== generation) return;
+    generation++;
+    const why = [info.reason, info.message].filter(Boolean).join(': ') || 'no reason given';
+    process.stderr.write(`webgluon: the GPU device was lost (${why}); tensors on it are gone, the next call creates a new device\n`);
     ready = null;
     pending = null;
     onLost.forEach((f) => f());
@@ -99,5 +106,4 @@ export function destroyDevice(): void {
   }
   ready = null;
   pending = null;
-  instance = null;
 }

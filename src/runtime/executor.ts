@@ -3,10 +3,10 @@
 import { WebgluonError } from '../graph/errors.js';
 import type { KernelSpec, FusionGroup } from '../codegen/emit.js';
 import { evaluateGroup } from '../cpu/reference.js';
-import { BufferPool } from './buffer_pool.js';
+import { BufferPool, sizeClass } from './buffer_pool.js';
 import { backendIfReady, getBackend, onDeviceLost, type Backend } from './device.js';
 import { PipelineCache } from './pipeline_cache.js';
-import { counters } from './stats.js';
+import { counters, noteLive } from './stats.js';
 import { relieveMemoryPressure } from './memory_pressure.js';
 import { Storage, newHostArray, setReleaseHook, type HostArray } from './storage.js';
 
@@ -26,25 +26,43 @@ interface GpuState {
   meta: Map<string, GPUBuffer>;
   /** Pending error-scope results, with the kernels of the batch they cover. */
   scopes: Promise<Error | null>[];
+  /** Buffers acquired from this device: a storage holding any other buffer outlived a lost device. */
+  owned: WeakSet<GPUBuffer>;
 }
 
 let pending: Dispatch[] = [];
 /** Dead storages whose memory goes back to the pool after the next submit (queued kernels may still read them). */
 let retiring: Storage[] = [];
 let gpu: GpuState | null = null;
+/**
+ * Storages whose contents are unknown: written by a kernel that could not run (out of memory,
+ * inputs from a lost device). Kernels that read them fail too, instead of reading garbage.
+ */
+const poisoned = new WeakMap<Storage, string>();
+/** Uploads at most this big keep their host copy, so that cached constants survive a lost device. */
+const KEEP_HOST_BYTES = 1024;
 
 onDeviceLost(() => {
-  gpu = null;
+  // Dead storages' buffers died with the device: only the statistics need to forget them.
+  for (const s of retiring) {
+    if (s.buffer) noteLive(-s.buffer.size, -1);
+    s.buffer = null;
+    s.host = null;
+  }
   retiring = [];
+  counters.pooledBytes = 0;
+  gpu = null;
+  // Pending dispatches stay: they run on the next device, or fail naming what they read.
 });
 
 setReleaseHook((s) => {
   retiring.push(s);
 });
 
-function retire(pool: BufferPool | null): void {
+function retire(g: GpuState | null): void {
   for (const s of retiring) {
-    if (s.buffer && pool) pool.release(s.buffer);
+    if (s.buffer && g?.owned.has(s.buffer)) g.pool.release(s.buffer);
+    else if (s.buffer) noteLive(-s.buffer.size, -1);
     s.buffer = null;
     s.host = null;
   }
@@ -53,7 +71,7 @@ function retire(pool: BufferPool | null): void {
 
 function gpuState(b: Backend & { kind: 'gpu' }): GpuState {
   if (gpu && gpu.device === b.device) return gpu;
-  gpu = { device: b.device, pool: new BufferPool(b.device), pipelines: new PipelineCache(b.device), meta: new Map(), scopes: [] };
+  gpu = { device: b.device, pool: new BufferPool(b.device), pipelines: new PipelineCache(b.device), meta: new Map(), scopes: [], owned: new WeakSet() };
   return gpu;
 }
 
@@ -63,14 +81,59 @@ export function enqueue(d: Dispatch): void {
   if (pending.length >= BATCH && backendIfReady()) flushSync();
 }
 
-function ensureBuffer(g: GpuState, s: Storage, label: string): GPUBuffer {
+function mib(bytes: number): string {
+  return bytes >= 2 ** 30 ? `${(bytes / 2 ** 30).toFixed(1)} GiB` : `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+}
+
+function describeStorage(s: Storage): string {
+  return `a ${s.dtype} tensor of ${s.size} value${s.size === 1 ? '' : 's'}`;
+}
+
+const LOST = 'its GPU memory was on a device that has been lost or destroyed, so its values are gone. Create the tensor ' +
+  'again (for a model: loadParameters() from a checkpoint, then trainer.resetStates())';
+
+/** The error for reading a storage whose contents are unknown (see `poisoned`). */
+function unreadable(label: string, role: string, s: Storage, why: string): WebgluonError {
+  const who = label === 'readback' ? 'cannot read back' : `kernel \`${label}\` cannot read its ${role},`;
+  return Object.assign(new WebgluonError(`${who} ${describeStorage(s)}: ${why}`), { unreadable: why });
+}
+
+/**
+ * The GPU buffer behind `s`, taken from the pool (and uploaded) on first use. `role` says how
+ * `label`'s kernel uses it, for errors: a buffer over the device's limits is refused here with a
+ * message naming the kernel, instead of failing inside Dawn.
+ */
+function ensureBuffer(g: GpuState, s: Storage, label: string, role: string, binding: boolean, writes = false): GPUBuffer {
+  if (s.buffer && !g.owned.has(s.buffer)) {
+    // Left over from a lost device: a small upload is sent again, an output just gets new memory.
+    noteLive(-s.buffer.size, -1);
+    s.buffer = null;
+    if (s.host && !writes) s.needsUpload = true;
+    else if (!writes) poisoned.set(s, LOST);
+  }
+  const why = writes ? undefined : poisoned.get(s);
+  if (why) throw unreadable(label, role, s, why);
   if (!s.buffer) {
+    const bytes = sizeClass(s.bytes);
+    const { maxBufferSize, maxStorageBufferBindingSize } = g.device.limits;
+    const limit = binding ? Math.min(maxBufferSize, maxStorageBufferBindingSize) : maxBufferSize;
+    if (bytes > limit) {
+      throw new WebgluonError(`out of GPU memory: kernel \`${label}\` needs ${mib(bytes)} for its ${role} (${describeStorage(s)}), ` +
+        `more than one buffer can hold on this device (${bytes > maxBufferSize ? `maxBufferSize ${mib(maxBufferSize)}` : `maxStorageBufferBindingSize ${mib(limit)}`}); ` +
+        'use smaller batches or split the tensor');
+    }
     s.buffer = g.pool.acquire(s.bytes, label);
+    g.owned.add(s.buffer);
     if (s.needsUpload && s.host) {
       g.device.queue.writeBuffer(s.buffer, 0, s.host.buffer, s.host.byteOffset, s.host.byteLength);
       s.needsUpload = false;
-      s.host = null;
+      if (s.host.byteLength > KEEP_HOST_BYTES) s.host = null;
     }
+  }
+  if (writes) {
+    // The kernel overwrites it: a kept host copy would be stale, and the contents are known again.
+    if (!s.needsUpload) s.host = null;
+    poisoned.delete(s);
   }
   return s.buffer;
 }
@@ -87,6 +150,23 @@ function metaBuffer(g: GpuState, meta: Uint32Array): GPUBuffer {
   return buf;
 }
 
+/** Binds a dispatch's buffers; on failure its outputs are poisoned and the error is returned. */
+function bindDispatch(g: GpuState, d: Dispatch, layout: GPUBindGroupLayout): GPUBindGroup | Error {
+  const { spec } = d;
+  const entries: GPUBindGroupEntry[] = [];
+  try {
+    d.reads.forEach((s, i) => entries.push({ binding: entries.length, resource: { buffer: ensureBuffer(g, s, spec.label, `input ${i}`, true) } }));
+    d.writes.forEach((s, i) => entries.push({ binding: entries.length, resource: { buffer: ensureBuffer(g, s, spec.label, `output ${i}`, true, true) } }));
+  } catch (e) {
+    const why = (e as { unreadable?: string }).unreadable ??
+      `the kernel \`${spec.label}\` that computes it could not run (${(e as Error).message.replace(/^webgluon: /, '')})`;
+    for (const s of d.writes) poisoned.set(s, why);
+    return e as Error;
+  }
+  if (spec.meta) entries.push({ binding: entries.length, resource: { buffer: metaBuffer(g, spec.meta) } });
+  return g.device.createBindGroup({ label: spec.label, layout, entries });
+}
+
 /** Encodes and submits everything recorded so far. Needs the backend to exist. */
 export function flushSync(): void {
   const b = backendIfReady();
@@ -100,39 +180,57 @@ export function flushSync(): void {
     return;
   }
   const g = gpuState(b);
-  if (g.pipelines.errors.length) throw g.pipelines.errors.shift()!;
+  // Compile errors are not thrown here (an op that happened to fill a batch would throw for
+  // another kernel, and this batch would be lost): flush() and readbacks report them.
   // Storages uploaded but never read by a kernel still need their data on the GPU.
   if (batch.length === 0 && retiring.length === 0) return;
   g.device.pushErrorScope('out-of-memory');
   g.device.pushErrorScope('validation');
   const encoder = g.device.createCommandEncoder();
   const pass = encoder.beginComputePass();
+  /** Errors found while encoding (refused buffers, lost inputs): reported before the GPU's own. */
+  const refused: Error[] = [];
   for (const d of batch) {
     const { spec } = d;
     const { pipeline, layout } = g.pipelines.get(spec.wgsl, spec.label, d.reads.length, d.writes.length, spec.meta !== null);
-    const entries: GPUBindGroupEntry[] = [];
-    d.reads.forEach((s) => entries.push({ binding: entries.length, resource: { buffer: ensureBuffer(g, s, spec.label) } }));
-    d.writes.forEach((s) => entries.push({ binding: entries.length, resource: { buffer: ensureBuffer(g, s, spec.label) } }));
-    if (spec.meta) entries.push({ binding: entries.length, resource: { buffer: metaBuffer(g, spec.meta) } });
+    const group = bindDispatch(g, d, layout);
+    if (group instanceof Error) {
+      refused.push(group);
+      continue;
+    }
     pass.setPipeline(pipeline);
-    pass.setBindGroup(0, g.device.createBindGroup({ label: spec.label, layout, entries }));
+    pass.setBindGroup(0, group);
     pass.dispatchWorkgroups(spec.workgroups[0], spec.workgroups[1], spec.workgroups[2]);
   }
   pass.end();
   g.device.queue.submit([encoder.finish()]);
   counters.submits++;
   const labels = [...new Set(batch.map((d) => d.spec.label))];
-  const describe = (kind: string) => (err: GPUError | null): Error | null => err
-    ? new WebgluonError(`GPU ${kind} error in a batch of ${batch.length} kernels (${labels.slice(0, 6).join('; ')}${labels.length > 6 ? '; …' : ''}): ${err.message}`)
-    : null;
-  g.scopes.push(g.device.popErrorScope().then(describe('validation')));
-  g.scopes.push(g.device.popErrorScope().then(describe('out-of-memory')));
-  retire(g.pool);
+  const describe = (kind: string) => (err: GPUError | null): Error | null => {
+    if (!err) return null;
+    const error = new WebgluonError(`GPU ${kind} error in a batch of ${batch.length} kernels (${labels.slice(0, 6).join('; ')}${labels.length > 6 ? '; …' : ''}): ${err.message}`);
+    // What the batch wrote is unknown: later reads fail naming this error instead of returning garbage.
+    const why = `it was written by a batch of kernels that failed (${error.message.replace(/^webgluon: /, '').split('\n')[0]})`;
+    for (const d of batch) for (const w of d.writes) if (!poisoned.has(w)) poisoned.set(w, why);
+    return error;
+  };
+  if (refused.length) g.scopes.push(Promise.resolve(refused[0]));
+  g.scopes.push(g.device.popErrorScope().then(describe('validation'), () => null));
+  g.scopes.push(g.device.popErrorScope().then(describe('out-of-memory'), () => null));
+  retire(g);
+}
+
+/** The backend, after waiting for one that is still current (a device lost meanwhile is replaced). */
+async function currentBackend(): Promise<Backend> {
+  for (;;) {
+    const b = await getBackend();
+    if (backendIfReady() === b) return b;
+  }
 }
 
 /** Submits pending work and rethrows any GPU error it produced, naming the kernels. */
 export async function flush(): Promise<void> {
-  const b = await getBackend();
+  const b = await currentBackend();
   flushSync();
   if (b.kind === 'gpu') await raiseErrors(gpuState(b));
 }
@@ -152,13 +250,20 @@ async function raiseErrors(g: GpuState): Promise<void> {
 
 /** Copies a storage back to the host through a staging buffer. */
 export async function readStorage(s: Storage): Promise<HostArray> {
-  const b = await getBackend();
+  const b = await currentBackend();
   flushSync();
   counters.readbacks++;
   if (b.kind === 'cpu') return (s.host ?? newHostArray(s.dtype, s.size)).slice();
   const g = gpuState(b);
   if (s.needsUpload && s.host) return s.host.slice();
-  const src = ensureBuffer(g, s, 'readback');
+  let src: GPUBuffer;
+  try {
+    src = ensureBuffer(g, s, 'readback', 'source', false);
+  } catch (e) {
+    // The kernel that should have written it failed: report that failure first.
+    await raiseErrors(g);
+    throw e;
+  }
   const bytes = s.size * 4;
   const staging = g.device.createBuffer({ size: Math.max(4, bytes), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, label: 'readback' });
   const encoder = g.device.createCommandEncoder();
@@ -166,7 +271,16 @@ export async function readStorage(s: Storage): Promise<HostArray> {
   g.device.queue.submit([encoder.finish()]);
   counters.submits++;
   await raiseErrors(g);
-  await staging.mapAsync(GPUMapMode.READ);
+  try {
+    await staging.mapAsync(GPUMapMode.READ);
+  } catch (e) {
+    staging.destroy();
+    if (gpu !== g) {
+      throw new WebgluonError(`reading back ${describeStorage(s)} failed: the GPU device was lost while the read was in flight ` +
+        `(${(e as Error).name}${(e as Error).message ? `: ${(e as Error).message}` : ''}); the next call creates a new device`, );
+    }
+    throw new WebgluonError(`reading back ${describeStorage(s)} failed: ${(e as Error).name}: ${(e as Error).message}`);
+  }
   const copy = staging.getMappedRange().slice(0, bytes);
   staging.unmap();
   staging.destroy();

@@ -36,6 +36,8 @@ export class PipelineCache {
     });
     this.checks.push(this.device.popErrorScope().then(async (err) => {
       if (!err) return;
+      // Forget the broken pipeline: the next use compiles again and reports the error again.
+      if (this.cache.get(wgsl) === entry) this.cache.delete(wgsl);
       const info = await module.getCompilationInfo().catch(() => null);
       const detail = info?.messages.map((m) => `  line ${m.lineNum}: ${m.message}`).join('\n') ?? '';
       this.errors.push(new WebgluonError(`kernel \`${label}\` failed to compile: ${err.message}\n${detail}\n--- WGSL ---\n${wgsl}`));
