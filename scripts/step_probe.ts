@@ -13,7 +13,7 @@ const x2 = nd.random.uniform(0, 1, [16, 1, size, size]);
 const y = nd.array(Float32Array.from({ length: 16 }, (_, i) => i % 2), { shape: [16, 1] });
 model.forward(x1, x2);
 const trainer = new gluon.Trainer(model.collectParams(), 'adam', { learningRate: 0.001 });
-for (let step = 0; step < 3; step++) {
+for (let step = 0; step < Number(process.env.STEPS ?? 5); step++) {
   await runtime.flush();
   runtime.resetStats();
   const t0 = performance.now();
@@ -33,5 +33,5 @@ for (let step = 0; step < 3; step++) {
   mark('trainer');
   const m = await nd.mean(value).item();
   mark('mean');
-  console.log(`step ${step}: ${((performance.now() - t0) / 1000).toFixed(2)} s, loss ${m.toFixed(4)} dispatches ${runtime.stats().dispatches} submits ${runtime.stats().submits}`, JSON.stringify(parts));
+  console.log(`step ${step}: ${((performance.now() - t0) / 1000).toFixed(2)} s, loss ${m.toFixed(4)} dispatches ${runtime.stats().dispatches} submits ${runtime.stats().submits} bind groups created ${runtime.stats().bindGroups}`, JSON.stringify(parts));
 }

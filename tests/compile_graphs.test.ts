@@ -115,7 +115,7 @@ describe('random DAG property test', () => {
 });
 
 describe('static allocation', () => {
-  it('a compiled step loop of 200 iterations creates no GPU buffers after the first call', async () => {
+  it('a compiled step loop of 200 iterations creates no GPU buffers and no bind groups after the first calls', async () => {
     const f = compileFunction((F, a, b) => F.mean(F.square(F.sub(F.softmax(a), b)), 1), { name: 'step' });
     const r = rng(5);
     const a = toTensor(randomHost([32, 16], r));
@@ -142,6 +142,9 @@ describe('static allocation', () => {
     await new Promise((res) => setTimeout(res, 0));
     await flush();
     expect(stats().allocations).toBe(0);
+    // Slots, parameters and steered outputs keep their buffers: every bind group is reused.
+    expect(stats().dispatches).toBe(1400);
+    expect(stats().bindGroups).toBe(0);
     expect(await a.grad!.data()).toBeInstanceOf(Float32Array);
   });
 });

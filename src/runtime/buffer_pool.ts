@@ -18,10 +18,22 @@ export class BufferPool {
 
   constructor(private device: GPUDevice) {}
 
-  acquire(bytes: number, label: string): GPUBuffer {
+  /**
+   * A free buffer of `bytes`' size class: the first of `prefer` that is free if any, so that a
+   * kernel writing a buffer it wrote before can reuse that bind group.
+   */
+  acquire(bytes: number, label: string, prefer: readonly GPUBuffer[] = []): GPUBuffer {
     const size = sizeClass(bytes);
     const list = this.free.get(size);
-    let buf = list?.pop();
+    let buf: GPUBuffer | undefined;
+    for (const p of prefer) {
+      const at = list ? list.lastIndexOf(p) : -1;
+      if (at >= 0) {
+        buf = list!.splice(at, 1)[0];
+        break;
+      }
+    }
+    buf ??= list?.pop();
     if (buf) {
       counters.pooledBytes -= size;
     } else {

@@ -28,6 +28,22 @@ interface GpuState {
   scopes: Promise<Error | null>[];
   /** Buffers acquired from this device: a storage holding any other buffer outlived a lost device. */
   owned: WeakSet<GPUBuffer>;
+  /**
+   * The last bind groups built for each kernel spec, newest first. A compiled plan's specs live
+   * as long as the plan, its slots keep their buffers, and parameters alternate between two
+   * buffers (an update writes a new one, the old one is freed): so in steady state a plan's
+   * kernels find their bind groups here, and outputs are steered back to the buffers they had.
+   */
+  bindings: WeakMap<KernelSpec, BoundGroup[]>;
+}
+
+/** Enough for a parameter's two buffers, times a few parameters sharing one update kernel. */
+const BIND_GROUPS_PER_SPEC = 8;
+
+interface BoundGroup {
+  layout: GPUBindGroupLayout;
+  buffers: GPUBuffer[];
+  group: GPUBindGroup;
 }
 
 let pending: Dispatch[] = [];
@@ -71,7 +87,7 @@ function retire(g: GpuState | null): void {
 
 function gpuState(b: Backend & { kind: 'gpu' }): GpuState {
   if (gpu && gpu.device === b.device) return gpu;
-  gpu = { device: b.device, pool: new BufferPool(b.device), pipelines: new PipelineCache(b.device), meta: new Map(), scopes: [], owned: new WeakSet() };
+  gpu = { device: b.device, pool: new BufferPool(b.device), pipelines: new PipelineCache(b.device), meta: new Map(), scopes: [], owned: new WeakSet(), bindings: new WeakMap() };
   return gpu;
 }
 
@@ -103,7 +119,7 @@ function unreadable(label: string, role: string, s: Storage, why: string): Webgl
  * `label`'s kernel uses it, for errors: a buffer over the device's limits is refused here with a
  * message naming the kernel, instead of failing inside Dawn.
  */
-function ensureBuffer(g: GpuState, s: Storage, label: string, role: string, binding: boolean, writes = false): GPUBuffer {
+function ensureBuffer(g: GpuState, s: Storage, label: string, role: string, binding: boolean, writes = false, prefer: readonly GPUBuffer[] = []): GPUBuffer {
   if (s.buffer && !g.owned.has(s.buffer)) {
     // Left over from a lost device: a small upload is sent again, an output just gets new memory.
     noteLive(-s.buffer.size, -1);
@@ -122,7 +138,7 @@ function ensureBuffer(g: GpuState, s: Storage, label: string, role: string, bind
         `more than one buffer can hold on this device (${bytes > maxBufferSize ? `maxBufferSize ${mib(maxBufferSize)}` : `maxStorageBufferBindingSize ${mib(limit)}`}); ` +
         'use smaller batches or split the tensor');
     }
-    s.buffer = g.pool.acquire(s.bytes, label);
+    s.buffer = g.pool.acquire(s.bytes, label, prefer);
     g.owned.add(s.buffer);
     if (s.needsUpload && s.host) {
       g.device.queue.writeBuffer(s.buffer, 0, s.host.buffer, s.host.byteOffset, s.host.byteLength);
@@ -153,18 +169,28 @@ function metaBuffer(g: GpuState, meta: Uint32Array): GPUBuffer {
 /** Binds a dispatch's buffers; on failure its outputs are poisoned and the error is returned. */
 function bindDispatch(g: GpuState, d: Dispatch, layout: GPUBindGroupLayout): GPUBindGroup | Error {
   const { spec } = d;
-  const entries: GPUBindGroupEntry[] = [];
+  const buffers: GPUBuffer[] = [];
+  const known = g.bindings.get(spec) ?? [];
   try {
-    d.reads.forEach((s, i) => entries.push({ binding: entries.length, resource: { buffer: ensureBuffer(g, s, spec.label, `input ${i}`, true) } }));
-    d.writes.forEach((s, i) => entries.push({ binding: entries.length, resource: { buffer: ensureBuffer(g, s, spec.label, `output ${i}`, true, true) } }));
+    d.reads.forEach((s, i) => buffers.push(ensureBuffer(g, s, spec.label, `input ${i}`, true)));
+    d.writes.forEach((s, i) => {
+      const at = d.reads.length + i;
+      buffers.push(ensureBuffer(g, s, spec.label, `output ${i}`, true, true, known.map((k) => k.buffers[at])));
+    });
   } catch (e) {
     const why = (e as { unreadable?: string }).unreadable ??
       `the kernel \`${spec.label}\` that computes it could not run (${(e as Error).message.replace(/^webgluon: /, '')})`;
     for (const s of d.writes) poisoned.set(s, why);
     return e as Error;
   }
-  if (spec.meta) entries.push({ binding: entries.length, resource: { buffer: metaBuffer(g, spec.meta) } });
-  return g.device.createBindGroup({ label: spec.label, layout, entries });
+  if (spec.meta) buffers.push(metaBuffer(g, spec.meta));
+  const hit = known.find((k) => k.layout === layout && k.buffers.length === buffers.length && k.buffers.every((b, i) => b === buffers[i]));
+  if (hit) return hit.group;
+  const entries = buffers.map((buffer, binding): GPUBindGroupEntry => ({ binding, resource: { buffer } }));
+  const group = g.device.createBindGroup({ label: spec.label, layout, entries });
+  counters.bindGroups++;
+  g.bindings.set(spec, [{ layout, buffers, group }, ...known].slice(0, BIND_GROUPS_PER_SPEC));
+  return group;
 }
 
 /** Encodes and submits everything recorded so far. Needs the backend to exist. */

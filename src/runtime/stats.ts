@@ -13,10 +13,12 @@ export interface RuntimeStats {
   /** Bytes held by the pool, free for reuse. */
   pooledBytes: number;
   readbacks: number;
+  /** Bind groups created (a compiled plan in steady state reuses its own). */
+  bindGroups: number;
 }
 
 export const counters: RuntimeStats = {
-  dispatches: 0, submits: 0, pipelines: 0, allocations: 0, liveBuffers: 0, liveBytes: 0, peakBytes: 0, pooledBytes: 0, readbacks: 0,
+  dispatches: 0, submits: 0, pipelines: 0, allocations: 0, liveBuffers: 0, liveBytes: 0, peakBytes: 0, pooledBytes: 0, readbacks: 0, bindGroups: 0,
 };
 
 export function stats(): RuntimeStats {
@@ -30,6 +32,7 @@ export function resetStats(): void {
   counters.pipelines = 0;
   counters.allocations = 0;
   counters.readbacks = 0;
+  counters.bindGroups = 0;
   counters.peakBytes = counters.liveBytes;
 }
 
