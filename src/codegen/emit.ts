@@ -186,12 +186,17 @@ function store(n: Node, buf: string, index: string, v: string): string {
   return `${buf}[${index}] = ${n.dtype === 'int32' ? `i32(${v})` : v};`;
 }
 
-/** Binding order is always: reads, writes, meta — the runtime builds bind groups in that order. */
-function header(reads: readonly Node[], writes: readonly Node[], meta: boolean, readName = (k: number) => `in${k}`): string {
+/**
+ * Binding order is always: reads, writes, meta — the runtime builds bind groups in that order.
+ * `vec4` marks the bindings read or written four values at a time.
+ */
+function header(reads: readonly Node[], writes: readonly Node[], meta: boolean, readName = (k: number) => `in${k}`,
+  vec4: ReadonlySet<Node> = new Set()): string {
   const lines: string[] = [];
   let b = 0;
-  reads.forEach((n, k) => lines.push(`@group(0) @binding(${b++}) var<storage, read> ${readName(k)}: array<${wgslType(n.dtype)}>;`));
-  writes.forEach((n, k) => lines.push(`@group(0) @binding(${b++}) var<storage, read_write> out${k}: array<${wgslType(n.dtype)}>;`));
+  const type = (n: Node) => (vec4.has(n) ? `vec4<${wgslType(n.dtype)}>` : wgslType(n.dtype));
+  reads.forEach((n, k) => lines.push(`@group(0) @binding(${b++}) var<storage, read> ${readName(k)}: array<${type(n)}>;`));
+  writes.forEach((n, k) => lines.push(`@group(0) @binding(${b++}) var<storage, read_write> out${k}: array<${type(n)}>;`));
   if (meta) lines.push(`@group(0) @binding(${b++}) var<storage, read> dims: array<u32>;`);
   return lines.join('\n');
 }
@@ -201,16 +206,69 @@ function dispatch1d(threads: number, wg: number): [number, number, number] {
 }
 
 function finish(w: Writer, reads: readonly Node[], writes: readonly Node[], body: string, workgroups: readonly [number, number, number],
-  label: string): KernelSpec {
+  label: string, vec4?: ReadonlySet<Node>): KernelSpec {
   const meta = w.mode === 'uniform' && w.meta.length > 0;
-  const wgsl = `${header(reads, writes, meta)}\n${PRELUDE}\n${body}`;
+  const wgsl = `${header(reads, writes, meta, undefined, vec4)}\n${PRELUDE}\n${body}`;
   return { label, wgsl, reads, writes, readTypes: reads.map((n) => n.dtype),
     meta: meta ? Uint32Array.from(w.meta) : null, workgroups };
 }
 
+/**
+ * Whether a group can move its data as vec4: plan kernels (shapes known) of float32 values only,
+ * where every input is either the output's shape or one value, over a multiple of 4 elements,
+ * and no op needs the element's index (random sources, gathers).
+ */
+function vectorizable(group: FusionGroup, reads: readonly Node[], opts: EmitOptions): boolean {
+  const iter = group.outputs[0].shape;
+  if (opts.mode !== 'const' || (opts.tuning?.vectorWidth ?? codegenDefaults.vectorWidth) !== 4 || sizeOf(iter) % 4 !== 0) return false;
+  if (group.nodes.some((n) => getOp(n.op).kind !== 'elementwise')) return false;
+  if (group.outputs.some((o) => o.dtype !== 'float32' || !sameShapeAs(o.shape, iter))) return false;
+  return reads.every((r) => r.dtype === 'float32' && (sizeOf(r.shape) === 1 || sameShapeAs(r.shape, iter)));
+}
+
+/**
+ * Defaults for what EmitOptions.tuning does not set. vectorWidth: 4 moves elementwise data as
+ * vec4 (16-byte words per thread, what real GPUs load best), 1 one value per thread; the
+ * environment's WEBGLUON_VECTOR_WIDTH sets it for a process (benchmarks compare the two).
+ */
+export const codegenDefaults: { vectorWidth: 1 | 4 } = { vectorWidth: process.env.WEBGLUON_VECTOR_WIDTH === '1' ? 1 : 4 };
+
+/** Four elements per thread: vec4 loads, the ops' scalar expressions once per lane, vec4 stores. */
+function emitVectorElementwiseGroup(group: FusionGroup, reads: readonly Node[], label: string): KernelSpec {
+  const w = new Writer('const');
+  const iter = group.outputs[0].shape;
+  const n4 = sizeOf(iter) / 4;
+  const wide = new Set<Node>([...reads.filter((r) => sizeOf(r.shape) !== 1), ...group.outputs]);
+  const binding = new Map(reads.map((r, k) => [r, `in${k}`] as const));
+  const loads = new Map<Node, string>();
+  reads.forEach((r, k) => {
+    if (!wide.has(r)) return;
+    const v = w.fresh('q');
+    w.line(`let ${v} = in${k}[i];`);
+    loads.set(r, v);
+  });
+  const lanes: Map<Node, string>[] = [];
+  for (const lane of ['x', 'y', 'z', 'w']) {
+    const values = new Map<Node, string>([...loads].map(([r, v]) => [r, `${v}.${lane}`] as const));
+    // Elementwise ops never ask for the index or coordinates (checked by vectorizable()).
+    const scope: Scope = { values, iter, index: 'i', coords: () => { throw new Error('webgluon internal: coordinates in a vec4 kernel'); } };
+    emitElementwise(w, group.nodes, scope, binding);
+    lanes.push(scope.values);
+  }
+  group.outputs.forEach((o, k) => w.line(`out${k}[i] = vec4<f32>(${lanes.map((l) => l.get(o)!).join(', ')});`));
+  const body = `@compute @workgroup_size(${WG})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  for (var i = gid.x; i < ${n4}u; i += nwg.x * ${WG}u) {
+    ${w.lines.join('\n    ')}
+  }
+}`;
+  return finish(w, reads, group.outputs, body, dispatch1d(n4, WG), label, wide);
+}
+
 function emitElementwiseGroup(group: FusionGroup, opts: EmitOptions, label: string): KernelSpec {
-  const w = new Writer(opts.mode);
   const reads = groupReads(group);
+  if (vectorizable(group, reads, opts)) return emitVectorElementwiseGroup(group, reads, label);
+  const w = new Writer(opts.mode);
   const iter = group.outputs[0].shape;
   const n = sizeOf(iter);
   const binding = new Map(reads.map((r, k) => [r, `in${k}`] as const));
