@@ -1,5 +1,5 @@
 // Without a GPU adapter webgluon runs every kernel on the CPU reference: the same eager ops,
-// autograd and compiled plans, selected here with WEBGLUON_BACKEND=cpu in a child process.
+// autograd, compiled plans and their anomaly checks, selected here with WEBGLUON_BACKEND=cpu in a child process.
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 
@@ -12,7 +12,13 @@ const dense = new gluon.nn.Dense(3, { inUnits: 2 });
 dense.initialize();
 dense.hybridize();
 const out = dense.forward(x);
-console.log(JSON.stringify({ y: await y.item(), grad: Array.from(await x.grad.data()), dense: out.shape, dispatches: runtime.stats().dispatches }));`;
+const ok = Array.from(await out.data());
+autograd.detectAnomaly(true);
+let anomaly = '';
+await dense.forward(nd.array([[Infinity, 1]])).data().catch((e) => { anomaly = e.message; });
+const checked = Array.from(await dense.forward(x).data());
+console.log(JSON.stringify({ y: await y.item(), grad: Array.from(await x.grad.data()), dense: out.shape, dispatches: runtime.stats().dispatches,
+  anomaly, same: JSON.stringify(ok) === JSON.stringify(checked) }));`;
 
 describe('CPU fallback', () => {
   it('runs eager ops, autograd and hybridized blocks on the CPU reference', () => {
@@ -25,6 +31,9 @@ describe('CPU fallback', () => {
     expect(out.grad).toEqual([2, 0, 6, 8]);
     expect(out.dense).toEqual([2, 3]);
     expect(out.dispatches).toBeGreaterThan(0);
+    // Anomaly detection's check kernel has a CPU version too.
+    expect(out.anomaly).toMatch(/NaN\/Inf value\(s\) in the output of `dot\+add` .* input ranges: \[1\.000, 1\.000\] with 1 NaN\/Inf/);
+    expect(out.same).toBe(true);
   });
 
   it('falls back with a one-line warning when Dawn finds no adapter', () => {

@@ -3,12 +3,14 @@
 // compileGraph() turns one Graph into a Plan; compileFunction() is the user-level API that traces
 // a function per input signature, runs forward (and backward) plans, and records ONE tape entry.
 import { emitKernel } from '../codegen/emit.js';
-import { isRecording } from '../ndarray/autograd.js';
+import { anomalyDetection, isRecording } from '../ndarray/autograd.js';
 import { nextSeq } from '../ndarray/tape.js';
 import { Tensor } from '../ndarray/tensor.js';
 import { backendIfReady } from '../runtime/device.js';
 import { flushSync } from '../runtime/executor.js';
-import { runPlan, type Plan, type PlanKernel } from '../runtime/plan_executor.js';
+import { runPlan, runPlanFresh, type Plan, type PlanKernel } from '../runtime/plan_executor.js';
+import type { Storage } from '../runtime/storage.js';
+import { checkPlanCall } from './plan_anomaly.js';
 import { autodiff } from './autodiff.js';
 import { dumpGraph, dumper, formatGroups } from './dump.js';
 import { fuse, type FuseOptions } from './fuse.js';
@@ -57,14 +59,15 @@ function materializeOutputs(graph: Graph): Graph {
 }
 
 /** fuse → planMemory → emit: one Plan for an optimized graph. */
-export function compileGraph(graph: Graph, opts: { name?: string; write?: Write; fuse?: FuseOptions } = {}): Plan {
+/** `reuse: false`: every value keeps its own slot (plans checked by anomaly detection). */
+export function compileGraph(graph: Graph, opts: { name?: string; write?: Write; fuse?: FuseOptions; reuse?: boolean } = {}): Plan {
   const name = opts.name ?? 'graph';
   const write = opts.write === undefined ? dumper(name) : opts.write;
   const g = materializeOutputs(graph);
   dumpGraph(write, '4_final.txt', g);
   const groups = fuse(g, opts.fuse);
   write?.('5_groups.txt', formatGroups(groups));
-  const memory = planMemory(g, groups);
+  const memory = planMemory(g, groups, { reuse: opts.reuse });
   const placeOf = (n: Node) => {
     const p = memory.places.get(n) ?? memory.places.get(storageRoot(n));
     if (!p) throw new Error(`webgluon internal: %${n.id} (${n.op}) has no storage in plan ${name}`);
@@ -133,32 +136,43 @@ export function compileFunction(fn: TraceFn, opts: CompileOptions = {}): Compile
     const all = [...inputs, ...params];
     const wrtMask = all.map((x, i) => x.dtype === 'float32' && x.requiresGrad && (!opts.wrt || opts.wrt.includes(i)));
     const training = isRecording() && wrtMask.some(Boolean);
-    const key = `${sig}|${training ? wrtMask.map(Number).join('') : 'infer'}`;
+    // Anomaly detection reads every value after the plan: such plans keep one slot per value.
+    const checking = anomalyDetection();
+    const reuse = !checking;
+    const key = `${sig}|${training ? wrtMask.map(Number).join('') : 'infer'}${checking ? '|checked' : ''}`;
     let plans = cache.get(key);
     if (!plans) {
       plans = { nOut: t.graph.outputs.length, paramKeys: t.paramKeys };
       if (!training) {
-        plans.forward = compileGraph(t.graph, { name: `${name}_forward` });
+        plans.forward = compileGraph(t.graph, { name: `${name}_forward`, reuse });
       } else {
         const wrt = wrtMask.flatMap((w, i) => (w ? [i] : []));
         const b = autodiff(t.graph, wrt.map((i) => t.graph.inputs[i]));
         const fwd = new Graph(t.graph.inputs, [...t.graph.outputs, ...b.saved]);
-        plans.trainForward = compileGraph(fwd, { name: `${name}_train_forward` });
+        plans.trainForward = compileGraph(fwd, { name: `${name}_train_forward`, reuse });
         const write = dumper(`${name}_backward`);
         const bg = optimize(b.graph, write);
-        plans.backward = compileGraph(bg, { name: `${name}_backward`, write });
+        plans.backward = compileGraph(bg, { name: `${name}_backward`, write, reuse });
         plans.wrt = wrt;
       }
       cache.set(key, plans);
     }
-    const wrap = (s: import('../runtime/storage.js').Storage, n: Node) => new Tensor(s, n.shape, n.dtype);
+    const wrap = (s: Storage, n: Node) => new Tensor(s, n.shape, n.dtype);
+    const run = (plan: Plan, phase: 'forward' | 'backward', ins: readonly Storage[]): Storage[] => {
+      if (!checking) return runPlan(plan, ins);
+      const { outputs, slots } = runPlanFresh(plan, ins);
+      checkPlanCall(plan, phase, ins, outputs, slots);
+      // Released after the check kernels that read them were queued.
+      slots.forEach((s) => s.release());
+      return outputs;
+    };
     const storages = all.map((x) => x.storage);
     if (!training) {
-      const outs = runPlan(plans.forward!, storages).map((s, i) => wrap(s, plans!.forward!.outputs[i]));
+      const outs = run(plans.forward!, 'forward', storages).map((s, i) => wrap(s, plans!.forward!.outputs[i]));
       return outs.length === 1 ? outs[0] : outs;
     }
     const p = plans;
-    const fwdOuts = runPlan(p.trainForward!, storages).map((s, i) => wrap(s, p.trainForward!.outputs[i]));
+    const fwdOuts = run(p.trainForward!, 'forward', storages).map((s, i) => wrap(s, p.trainForward!.outputs[i]));
     const outs = fwdOuts.slice(0, p.nOut);
     const saved = fwdOuts.slice(p.nOut);
     const entry = {
@@ -171,7 +185,7 @@ export function compileFunction(fn: TraceFn, opts: CompileOptions = {}): Compile
           if (!d) throw new Error(`webgluon internal: no head gradient for output ${i} of ${name}`);
           return d.storage;
         });
-        const grads = runPlan(p.backward!, [...storages, ...heads, ...saved.map((s) => s.storage)])
+        const grads = run(p.backward!, 'backward', [...storages, ...heads, ...saved.map((s) => s.storage)])
           .map((s, k) => wrap(s, p.backward!.outputs[k]));
         const result: (Tensor | null)[] = all.map(() => null);
         p.wrt!.forEach((i, k) => (result[i] = grads[k]));

@@ -32,7 +32,9 @@ export function storageRoot(n: Node): Node {
 
 const sizeClassOf = (n: number) => 2 ** Math.ceil(Math.log2(Math.max(1, n)));
 
-export function planMemory(graph: Graph, groups: readonly FusionGroup[]): MemoryPlan {
+/** `reuse: false` gives every value its own slot (anomaly detection reads them all after the plan). */
+export function planMemory(graph: Graph, groups: readonly FusionGroup[], opts: { reuse?: boolean } = {}): MemoryPlan {
+  const reuse = opts.reuse ?? true;
   const places = new Map<Node, Place>();
   graph.inputs.forEach((n, i) => places.set(n, { kind: 'input', index: i }));
   graph.outputs.forEach((n, i) => {
@@ -69,6 +71,7 @@ export function planMemory(graph: Graph, groups: readonly FusionGroup[]): Memory
       holder.set(best, o);
     }
     // Slots whose value has been read for the last time (or never) are free after this group.
+    if (!reuse) return;
     for (const [s, node] of holder) {
       const last = lastUse.get(node) ?? -1;
       if (last <= k) {

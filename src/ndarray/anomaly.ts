@@ -13,13 +13,16 @@ interface PendingCheck {
   count: Tensor;
 }
 
+/** A check queued by a compiled plan: resolves to the report, or null when all is finite. */
+export type PlanCheck = () => Promise<string | null>;
+
 export interface AnomalyOps {
   countNonFinite(t: Tensor): Tensor;
   min(t: Tensor): Tensor;
   max(t: Tensor): Tensor;
 }
 
-let pending: PendingCheck[] = [];
+let pending: (PendingCheck | PlanCheck)[] = [];
 let phase: 'forward' | 'backward' = 'forward';
 let checking = false;
 
@@ -62,12 +65,22 @@ async function range(ops: AnomalyOps, x: Tensor | number): Promise<string> {
   }
 }
 
+/** Queues a compiled plan's check, read in order with the eager ones. */
+export function watchPlan(check: PlanCheck): void {
+  if (anomalyDetection()) pending.push(check);
+}
+
 /** Reads the queued counts; throws for the first op whose output held NaN or Inf. */
 export async function raiseAnomalies(ops: AnomalyOps): Promise<void> {
   if (pending.length === 0) return;
   const checks = pending;
   pending = [];
   for (const c of checks) {
+    if (typeof c === 'function') {
+      const report = await c();
+      if (report) throw new AnomalyError(report);
+      continue;
+    }
     const n = await c.count.item();
     if (n === 0) continue;
     const ranges = await Promise.all(c.inputs.map((x) => range(ops, x)));

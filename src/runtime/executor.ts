@@ -15,6 +15,8 @@ export interface Dispatch {
   group: FusionGroup;
   reads: readonly Storage[];
   writes: readonly Storage[];
+  /** The CPU backend's version of a kernel that is not a fusion group (runtime checks). */
+  cpu?: (reads: readonly HostArray[], writes: readonly HostArray[]) => void;
 }
 
 const BATCH = 64;
@@ -314,6 +316,12 @@ export async function readStorage(s: Storage): Promise<HostArray> {
 }
 
 function runOnCpu(d: Dispatch): void {
+  if (d.cpu) {
+    const host = (s: Storage) => (s.host ??= newHostArray(s.dtype, s.size));
+    d.cpu(d.reads.map(host), d.writes.map(host));
+    for (const w of d.writes) w.needsUpload = false;
+    return;
+  }
   const inputs = new Map(d.spec.reads.map((n, i) => {
     const s = d.reads[i];
     return [n, { data: s.host ?? newHostArray(s.dtype, s.size), shape: n.shape, dtype: n.dtype }] as const;

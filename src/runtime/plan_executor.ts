@@ -29,12 +29,31 @@ export interface Plan {
 }
 
 export function runPlan(plan: Plan, inputs: readonly Storage[]): Storage[] {
+  return enqueuePlan(plan, inputs, (plan.state.slots ??= newSlots(plan)));
+}
+
+/**
+ * Runs the plan with slots of its own, returned with the outputs: they keep every intermediate
+ * value of this call (anomaly detection reads them); the caller releases them.
+ */
+export function runPlanFresh(plan: Plan, inputs: readonly Storage[]): { outputs: Storage[]; slots: Storage[] } {
+  const slots = newSlots(plan);
+  return { outputs: enqueuePlan(plan, inputs, slots), slots };
+}
+
+const newSlots = (plan: Plan) => plan.memory.slots.map((s) => new Storage(s.size, 'float32'));
+
+/** Where a plan's place lives in one call. */
+export function placeStorage(p: Place, inputs: readonly Storage[], outputs: readonly Storage[], slots: readonly Storage[]): Storage {
+  return p.kind === 'input' ? inputs[p.index] : p.kind === 'output' ? outputs[p.index] : slots[p.index];
+}
+
+function enqueuePlan(plan: Plan, inputs: readonly Storage[], slots: readonly Storage[]): Storage[] {
   if (inputs.length !== plan.inputs.length) {
     throw new Error(`webgluon internal: plan ${plan.name} takes ${plan.inputs.length} inputs, got ${inputs.length}`);
   }
-  const slots = (plan.state.slots ??= plan.memory.slots.map((s) => new Storage(s.size, 'float32')));
   const outs = plan.outputs.map((o) => new Storage(sizeOf(o.shape), o.dtype));
-  const at = (p: Place): Storage => (p.kind === 'input' ? inputs[p.index] : p.kind === 'output' ? outs[p.index] : slots[p.index]);
+  const at = (p: Place): Storage => placeStorage(p, inputs, outs, slots);
   for (const k of plan.kernels) enqueue({ spec: k.spec, group: k.group, reads: k.reads.map(at), writes: k.writes.map(at) });
   return outs;
 }
