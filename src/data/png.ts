@@ -19,6 +19,14 @@ function reason(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/** pngjs's messages, said in terms of the file (a cut file shows up as a stream still waiting). */
+function pngjsReason(error: unknown, length: number): string {
+  const why = reason(error);
+  if (/read requests waitng|unexpected end|Unexpected end/i.test(why)) return `the file ends early after ${length} bytes (truncated or partly written?)`;
+  if (/crc/i.test(why)) return `a chunk's checksum does not match (the file is corrupt: ${why})`;
+  return why;
+}
+
 function checkFlag(flag: number, path: string): asserts flag is ImageFlag {
   if (flag !== 0 && flag !== 1) throw new Error(`webgluon: image flag must be 0 (grayscale) or 1 (colour), got ${flag} for ${path}`);
 }
@@ -49,7 +57,7 @@ export function decodePng(bytes: Uint8Array, path: string, flag: ImageFlag = 1):
     const buffer = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     png = PNG.sync.read(buffer, { skipRescale: true });
   } catch (error) {
-    throw new Error(`webgluon: cannot decode PNG ${path}: ${reason(error)}`, { cause: error });
+    throw new Error(`webgluon: cannot decode PNG ${path}: ${pngjsReason(error, bytes.length)}`, { cause: error });
   }
   const { width, height } = png;
   // 16-bit images come back as a Uint16Array despite the Buffer type in @types/pngjs.
