@@ -93,7 +93,14 @@ function gpuState(b: Backend & { kind: 'gpu' }): GpuState {
   return gpu;
 }
 
+/** Sees every dispatch as it is recorded (scripts/kernel_profile.ts replays them one by one). */
+let tap: ((d: Dispatch) => void) | null = null;
+export function tapDispatches(f: ((d: Dispatch) => void) | null): void {
+  tap = f;
+}
+
 export function enqueue(d: Dispatch): void {
+  tap?.(d);
   pending.push(d);
   counters.dispatches++;
   if (pending.length >= BATCH && backendIfReady()) flushSync();
