@@ -96,7 +96,7 @@ describe('random DAG property test', () => {
           if ((unary as readonly string[]).includes(p.op)) v = G[p.op](p.op === 'exp' ? F.tanh(a) : a);
           else if ((binary as readonly string[]).includes(p.op)) {
             try { v = G[p.op](a, b); } catch { v = G[p.op](a, F.sum(b)); }
-          } else if (p.op === 'bsum') v = F.add(a, F.sum(a, a.shape.length - 1, true));
+          } else if (p.op === 'bsum') v = F.add(a, a.shape.length ? F.sum(a, a.shape.length - 1, true) : F.sum(a));
           else if (p.op === 'dot') {
             // a·bᵀ when the inner sizes agree, else a·aᵀ: a matmul with broadcasting around it.
             const a2 = a.shape.length === 2 ? a : F.reshape(a, [-1, 1]);

@@ -101,6 +101,9 @@ describe('pool2d templates vs CPU references', () => {
     { x: [1, 1, 1, 1], kernel: [1, 1], stride: [1, 1], pad: [0, 0] },
     // Integer values: windows with tied maxima, where only the first one gets the gradient.
     { x: [1, 2, 5, 6], kernel: [2, 3], stride: [1, 1], pad: [0, 1], ties: true },
+    // Tiling windows (one invocation per window), with rows and columns left over past the last.
+    { x: [2, 3, 9, 7], kernel: [2, 2], stride: [2, 2], pad: [0, 0], ties: true },
+    { x: [1, 2, 11, 10], kernel: [3, 2], stride: [3, 2], pad: [0, 0] },
   ];
   it.each(cases.flatMap((c, i) => (['max', 'avg'] as const).map((t) => [`${t} ${JSON.stringify(c)}`, c, t, i] as const)))(
     '%s', async (_name, c, poolType, i) => {

@@ -72,6 +72,7 @@ export const pool2dKernel: KernelTemplate = (ctx) => {
  */
 export const pool2dBackwardKernel: KernelTemplate = (ctx) => {
   const g = poolGeometry(ctx.outShape, ctx.inShapes[2], ctx.attrs);
+  if (tilesInput(g) && (ctx.tuning.poolBackwardPerWindow ?? 1) === 1) return perWindowBackward(g);
   const count = g.planes * g.H * g.W;
   const L = header(count);
   const emit = (s: string) => L.push(s);
@@ -118,3 +119,53 @@ export const pool2dBackwardKernel: KernelTemplate = (ctx) => {
   emit(`}`);
   return { body: L.join('\n'), workgroups: dispatchGroups(Math.ceil(count / WG)) };
 };
+
+/** Windows that tile the input without overlap or padding (MaxPool 2/2): each element has one window. */
+function tilesInput(g: PoolGeometry): boolean {
+  return g.SH === g.KH && g.SW === g.KW && g.PH === 0 && g.PW === 0 && g.OH * g.KH <= g.H && g.OW * g.KW <= g.W;
+}
+
+/**
+ * pool2dBackward for tiling windows, one invocation per window: it reads the window once and
+ * writes each of its elements (5x fewer reads than visiting windows from every element). The
+ * last row and column of windows also zero the input left over past them (101 → 50 leaves one).
+ */
+function perWindowBackward(g: PoolGeometry): { body: string; workgroups: readonly [number, number, number] } {
+  const count = g.planes * g.OH * g.OW;
+  const L = header(count);
+  const emit = (s: string) => L.push(s);
+  emit(`  let ow = i % ${g.OW}u;`);
+  emit(`  let oh = (i / ${g.OW}u) % ${g.OH}u;`);
+  emit(`  let plane = (i / ${g.OW * g.OH}u) * ${g.H * g.W}u;`);
+  emit(`  let h0 = oh * ${g.KH}u;`);
+  emit(`  let w0 = ow * ${g.KW}u;`);
+  emit(`  let h1 = select(h0 + ${g.KH}u, ${g.H}u, oh == ${g.OH - 1}u);`);
+  emit(`  let w1 = select(w0 + ${g.KW}u, ${g.W}u, ow == ${g.OW - 1}u);`);
+  emit(`  let dy = in2[i];`);
+  if (g.isMax) {
+    emit(`  let y = in1[i];`);
+    // Only the window's first element (row-major) equal to its maximum takes the gradient.
+    emit(`  var found = false;`);
+  } else {
+    emit(`  _ = in1[0];`);
+  }
+  emit(`  for (var h = h0; h < h1; h++) {`);
+  emit(`    for (var w = w0; w < w1; w++) {`);
+  emit(`      let at = plane + h * ${g.W}u + w;`);
+  emit(`      var grad = 0.0;`);
+  emit(`      if (h < h0 + ${g.KH}u && w < w0 + ${g.KW}u) {`);
+  if (g.isMax) {
+    emit(`        let hit = !found && in0[at] == y;`);
+    emit(`        grad = select(0.0, dy, hit);`);
+    emit(`        found = found || hit;`);
+  } else {
+    emit(`        _ = in0[0];`);
+    emit(`        grad = dy / ${f32(g.KH * g.KW)};`);
+  }
+  emit(`      }`);
+  emit(`      out0[at] = epilogue(grad, at);`);
+  emit(`    }`);
+  emit(`  }`);
+  emit(`}`);
+  return { body: L.join('\n'), workgroups: dispatchGroups(Math.ceil(count / WG)) };
+}
