@@ -11,7 +11,15 @@ type F = Parameters<TraceFn>[0];
 type S = Parameters<TraceFn>[1];
 
 /** Compiled forward + gradients (head grads from the CPU reference) vs CPU reference and eager. */
-async function check(name: string, fn: (F: F, ...x: S[]) => S | S[], shapes: Shape[], seed = 1, positive = false, eager = true): Promise<number> {
+/**
+ * `gradScale`: gradients are compared with an absolute tolerance of 1e-4 times the largest
+ * gradient of the graph (not of the one array). Random DAGs chain saturating ops (tanh of a
+ * large matmul, then exp, squares, products): a gradient through tanh'(x) = 1 - tanh(x)^2 near
+ * 1 is a difference of nearly equal float32 numbers, and one ulp of tanh on the GPU vs the CPU
+ * moves such a small gradient by tens of percent while the graph's other gradients are ~1e2.
+ */
+async function check(name: string, fn: (F: F, ...x: S[]) => S | S[], shapes: Shape[], seed = 1, positive = false, eager = true,
+  gradScale = false): Promise<number> {
   const r = rng(seed);
   const hosts = shapes.map((s) => randomHost(s, r, positive ? 0.5 : -2, 2));
   const ref = cpuReference(fn as TraceFn, hosts);
@@ -30,7 +38,9 @@ async function check(name: string, fn: (F: F, ...x: S[]) => S | S[], shapes: Sha
   });
   for (let k = 0; k < outs.length; k++) expectClose(await outs[k].data(), ref.outs[k].data, `${name} out ${k}`);
   loss.backward();
-  for (let k = 0; k < xs.length; k++) expectClose(await xs[k].grad!.data(), ref2.grads[k].data, `${name} grad ${k}`, 1e-4, 1e-4);
+  const largest = Math.max(1, ...ref2.grads.flatMap((g) => Array.from(g.data, Math.abs)));
+  const atol = gradScale ? 1e-4 * largest : 1e-4;
+  for (let k = 0; k < xs.length; k++) expectClose(await xs[k].grad!.data(), ref2.grads[k].data, `${name} grad ${k}`, 1e-4, atol);
   // Eager agrees.
   if (!eager) return 0;
   const ex = hosts.map(toTensor);
@@ -73,6 +83,7 @@ describe('random DAG property test', () => {
   // CI runs a fixed-seed set; WEBGLUON_DAGS=500 WEBGLUON_DAG_SEED=7 runs a long one by hand.
   const count = Number(process.env.WEBGLUON_DAGS ?? 20);
   const seed = Number(process.env.WEBGLUON_DAG_SEED ?? 1234);
+  const only = process.env.WEBGLUON_DAG_ONLY ? Number(process.env.WEBGLUON_DAG_ONLY) : null;
   it(`${count} random graphs: forward and gradients equal the CPU reference`, async () => {
     const r = rng(seed);
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)];
@@ -109,9 +120,12 @@ describe('random DAG property test', () => {
         }
         return [vals[vals.length - 1], vals[vals.length - 2]];
       };
-      await check(`dag${gi} (seed ${seed})`, fn, inputShapes, seed + 100 + gi, false, false);
+      // WEBGLUON_DAG_ONLY=N checks graph N of the stream alone (to reproduce a failure) and prints it.
+      if (only !== null && gi !== only) continue;
+      if (only !== null) console.log(`dag${gi}: inputs ${JSON.stringify(inputShapes)}\n${plan.map((p, k) => `v${k + 3} = ${JSON.stringify(p)}`).join('\n')}`);
+      await check(`dag${gi} (seed ${seed})`, fn, inputShapes, seed + 100 + gi, false, false, true);
     }
-  });
+  }, 60_000 + count * 1_000);
 });
 
 describe('static allocation', () => {
