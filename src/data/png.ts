@@ -24,6 +24,9 @@ function pngjsReason(error: unknown, length: number): string {
   const why = reason(error);
   if (/read requests waitng|unexpected end|Unexpected end/i.test(why)) return `the file ends early after ${length} bytes (truncated or partly written?)`;
   if (/crc/i.test(why)) return `a chunk's checksum does not match (the file is corrupt: ${why})`;
+  if (/unrecognised content|invalid (stored|distance|code|block)|incorrect header|unexpected end of file/i.test(why)) {
+    return `its compressed pixel data is corrupt (zlib: ${why})`;
+  }
   return why;
 }
 
