@@ -66,15 +66,45 @@ describe('vec4 elementwise kernels', () => {
     }
   });
 
-  it('are not used when an input broadcasts along an axis', async () => {
+  it('read per-row values and last-axis vectors, and agree with scalar kernels and the CPU reference', async () => {
+    // The contrastive loss's backward: per-row scalars (computed once per four lanes) times rows.
+    const rowwise: TraceFn = (F, a, b, d2, bias) => {
+      const d = F.sqrt(F.add(d2, 1e-4));
+      const g = F.div(F.clip(F.sub(6, d), 0, 6), d);
+      return [F.mul(g, F.sub(a, b)), F.add(F.mul(a, bias), F.broadcastTo(d, a.shape as number[]))];
+    };
+    const r = rng(11);
+    for (const [n, dim] of [[3, 4], [5, 8], [16, 128], [7, 12]]) {
+      const hosts = [randomHost([n, dim], r), randomHost([n, dim], r), randomHost([n, 1], r, 0, 4), randomHost([dim], r)];
+      const results = [];
+      for (const width of [4, 1] as const) {
+        codegenDefaults.vectorWidth = width;
+        const f = compileFunction(rowwise, { name: `rows${width}` });
+        const outs = f(...hosts.map(toTensor)) as Tensor[];
+        const wgsl = [...f.plans.values()][0].forward!.kernels.map((k) => k.spec.wgsl).join('\n');
+        results.push({ outs: await Promise.all(outs.map((o) => o.data())), vec4: wgsl.includes('array<vec4<f32>>') });
+      }
+      expect(results[0].vec4, `${n}x${dim}`).toBe(true);
+      expect(results[1].vec4).toBe(false);
+      const ref = cpuReference(rowwise, hosts);
+      results[0].outs.forEach((o, j) => {
+        expectClose(o, ref.outs[j].data, `output ${j} at ${n}x${dim}`);
+        expectClose(o, results[1].outs[j], `output ${j} vec4 vs scalar at ${n}x${dim}`, 1e-6, 1e-7);
+      });
+    }
+  });
+
+  it('are not used when an input broadcasts along a middle axis, or rows do not hold whole vec4s', async () => {
     codegenDefaults.vectorWidth = 4;
-    const f = compileFunction((F, x, b) => F.relu(F.add(x, b)), { name: 'bias' });
     const r = rng(3);
-    const x = randomHost([8, 4], r);
-    const b = randomHost([1, 4], r);
-    const out = await (f(toTensor(x), toTensor(b)) as Tensor).data();
-    const plan = [...f.plans.values()][0].forward!;
-    expect(plan.kernels.some((k) => k.spec.wgsl.includes('vec4'))).toBe(false);
-    expectClose(out, cpuReference((F, p, q) => F.relu(F.add(p, q)), [x, b]).outs[0].data, 'bias + relu');
+    for (const [xs, bs] of [[[2, 3, 4], [2, 1, 4]], [[4, 6], [4, 1]]]) {
+      const f = compileFunction((F, x, b) => F.relu(F.add(x, b)), { name: 'bias' });
+      const x = randomHost(xs, r);
+      const b = randomHost(bs, r);
+      const out = await (f(toTensor(x), toTensor(b)) as Tensor).data();
+      const plan = [...f.plans.values()][0].forward!;
+      expect(plan.kernels.some((k) => k.spec.wgsl.includes('vec4')), `${xs} + ${bs}`).toBe(false);
+      expectClose(out, cpuReference((F, p, q) => F.relu(F.add(p, q)), [x, b]).outs[0].data, 'bias + relu');
+    }
   });
 });

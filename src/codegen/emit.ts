@@ -214,16 +214,38 @@ function finish(w: Writer, reads: readonly Node[], writes: readonly Node[], body
 }
 
 /**
+ * How a vec4 kernel reads an input, four elements of the output at a time (all in one row when
+ * the last axis is a multiple of 4):
+ * - 'wide': the output's shape, one vec4;
+ * - 'one': a single value, the same for every element;
+ * - 'row': one value per row (shape (..., 1)), the same for the four lanes;
+ * - 'last': a vector along the last axis (shape (D,) or (1, …, D)), one vec4 of it.
+ */
+type VectorRead = 'wide' | 'one' | 'row' | 'last';
+
+function vectorRead(r: Node, iter: Shape): VectorRead | null {
+  if (r.dtype !== 'float32') return null;
+  if (sizeOf(r.shape) === 1) return 'one';
+  if (sameShapeAs(r.shape, iter)) return 'wide';
+  const last = iter[iter.length - 1];
+  if (iter.length === 0 || last % 4 !== 0) return null;
+  const lead = iter.slice(0, -1);
+  if (r.shape.length === iter.length && r.shape[r.shape.length - 1] === 1 && sameShapeAs(r.shape.slice(0, -1), lead)) return 'row';
+  if (r.shape[r.shape.length - 1] === last && sizeOf(r.shape) === last) return 'last';
+  return null;
+}
+
+/**
  * Whether a group can move its data as vec4: plan kernels (shapes known) of float32 values only,
- * where every input is either the output's shape or one value, over a multiple of 4 elements,
- * and no op needs the element's index (random sources, gathers).
+ * over a multiple of 4 elements, where every input is read in one of the VectorRead ways and no
+ * op needs the element's index (random sources, gathers).
  */
 function vectorizable(group: FusionGroup, reads: readonly Node[], opts: EmitOptions): boolean {
   const iter = group.outputs[0].shape;
   if (opts.mode !== 'const' || (opts.tuning?.vectorWidth ?? codegenDefaults.vectorWidth) !== 4 || sizeOf(iter) % 4 !== 0) return false;
   if (group.nodes.some((n) => getOp(n.op).kind !== 'elementwise')) return false;
   if (group.outputs.some((o) => o.dtype !== 'float32' || !sameShapeAs(o.shape, iter))) return false;
-  return reads.every((r) => r.dtype === 'float32' && (sizeOf(r.shape) === 1 || sameShapeAs(r.shape, iter)));
+  return reads.every((r) => vectorRead(r, iter) !== null);
 }
 
 /**
@@ -233,26 +255,44 @@ function vectorizable(group: FusionGroup, reads: readonly Node[], opts: EmitOpti
  */
 export const codegenDefaults: { vectorWidth: 1 | 4 } = { vectorWidth: process.env.WEBGLUON_VECTOR_WIDTH === '1' ? 1 : 4 };
 
-/** Four elements per thread: vec4 loads, the ops' scalar expressions once per lane, vec4 stores. */
+/**
+ * Four elements per thread: vec4 loads, the ops' scalar expressions once per lane, vec4 stores.
+ * Nodes that depend only on per-row or single values are the same for the four lanes and are
+ * computed once (a contrastive loss's per-row distance, its sqrt and division).
+ */
 function emitVectorElementwiseGroup(group: FusionGroup, reads: readonly Node[], label: string): KernelSpec {
   const w = new Writer('const');
   const iter = group.outputs[0].shape;
   const n4 = sizeOf(iter) / 4;
-  const wide = new Set<Node>([...reads.filter((r) => sizeOf(r.shape) !== 1), ...group.outputs]);
+  const last = iter[iter.length - 1];
+  const kinds = new Map(reads.map((r) => [r, vectorRead(r, iter)!] as const));
+  const vec4 = new Set<Node>([...reads.filter((r) => kinds.get(r) === 'wide' || kinds.get(r) === 'last'), ...group.outputs]);
   const binding = new Map(reads.map((r, k) => [r, `in${k}`] as const));
-  const loads = new Map<Node, string>();
+  const shared = new Map<Node, string>();
+  const perLane = new Map<Node, string>();
   reads.forEach((r, k) => {
-    if (!wide.has(r)) return;
+    const kind = kinds.get(r);
+    if (kind === 'one') return; // value() loads in${k}[0u]
     const v = w.fresh('q');
-    w.line(`let ${v} = in${k}[i];`);
-    loads.set(r, v);
+    if (kind === 'wide') w.line(`let ${v} = in${k}[i];`);
+    else if (kind === 'last') w.line(`let ${v} = in${k}[i % ${last / 4}u];`);
+    else w.line(`let ${v} = in${k}[i / ${last / 4}u];`);
+    (kind === 'row' ? shared : perLane).set(r, v);
   });
+  // Lane-invariant nodes: every input is a constant, a one/row read or lane-invariant itself.
+  const invariant = new Set<Node>();
+  for (const n of group.nodes) {
+    const ok = n.inputs.every((x) => x.isScalarConstant || invariant.has(x) || kinds.get(x) === 'one' || kinds.get(x) === 'row');
+    if (ok) invariant.add(n);
+  }
+  const noCoords = () => { throw new Error('webgluon internal: coordinates in a vec4 kernel'); };
+  const common: Scope = { values: new Map(shared), iter, index: 'i', coords: noCoords };
+  emitElementwise(w, group.nodes.filter((n) => invariant.has(n)), common, binding);
   const lanes: Map<Node, string>[] = [];
   for (const lane of ['x', 'y', 'z', 'w']) {
-    const values = new Map<Node, string>([...loads].map(([r, v]) => [r, `${v}.${lane}`] as const));
-    // Elementwise ops never ask for the index or coordinates (checked by vectorizable()).
-    const scope: Scope = { values, iter, index: 'i', coords: () => { throw new Error('webgluon internal: coordinates in a vec4 kernel'); } };
-    emitElementwise(w, group.nodes, scope, binding);
+    const values = new Map<Node, string>([...common.values, ...[...perLane].map(([r, v]) => [r, `${v}.${lane}`] as const)]);
+    const scope: Scope = { values, iter, index: 'i', coords: noCoords };
+    emitElementwise(w, group.nodes.filter((n) => !invariant.has(n)), scope, binding);
     lanes.push(scope.values);
   }
   group.outputs.forEach((o, k) => w.line(`out${k}[i] = vec4<f32>(${lanes.map((l) => l.get(o)!).join(', ')});`));
@@ -262,7 +302,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     ${w.lines.join('\n    ')}
   }
 }`;
-  return finish(w, reads, group.outputs, body, dispatch1d(n4, WG), label, wide);
+  return finish(w, reads, group.outputs, body, dispatch1d(n4, WG), label, vec4);
 }
 
 function emitElementwiseGroup(group: FusionGroup, opts: EmitOptions, label: string): KernelSpec {
