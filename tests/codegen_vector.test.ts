@@ -76,7 +76,7 @@ describe('vec4 elementwise kernels', () => {
     const r = rng(11);
     for (const [n, dim] of [[3, 4], [5, 8], [16, 128], [7, 12]]) {
       const hosts = [randomHost([n, dim], r), randomHost([n, dim], r), randomHost([n, 1], r, 0, 4), randomHost([dim], r)];
-      const results = [];
+      const results: { outs: (Float32Array | Int32Array)[]; vec4: boolean }[] = [];
       for (const width of [4, 1] as const) {
         codegenDefaults.vectorWidth = width;
         const f = compileFunction(rowwise, { name: `rows${width}` });

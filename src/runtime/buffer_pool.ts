@@ -13,23 +13,29 @@ export function sizeClass(bytes: number): number {
   return Math.ceil(b / step) * step;
 }
 
+/** How far back in a free list acquire() looks for a preferred buffer. */
+const PREFER_WINDOW = 64;
+
 export class BufferPool {
   private free = new Map<number, GPUBuffer[]>();
 
   constructor(private device: GPUDevice) {}
 
   /**
-   * A free buffer of `bytes`' size class: the first of `prefer` that is free if any, so that a
+   * A free buffer of `bytes`' size class: one of `prefer` if it was freed recently, so that a
    * kernel writing a buffer it wrote before can reuse that bind group.
    */
   acquire(bytes: number, label: string, prefer: readonly GPUBuffer[] = []): GPUBuffer {
     const size = sizeClass(bytes);
     const list = this.free.get(size);
     let buf: GPUBuffer | undefined;
-    for (const p of prefer) {
-      const at = list ? list.lastIndexOf(p) : -1;
-      if (at >= 0) {
-        buf = list!.splice(at, 1)[0];
+    // Only recently freed buffers are looked at: a kernel's previous buffers were freed one
+    // step ago, and a long free list (eager garbage awaiting GC) must not cost a scan per output.
+    if (list && prefer.length) {
+      const wanted = new Set(prefer);
+      for (let at = list.length - 1; at >= Math.max(0, list.length - PREFER_WINDOW); at--) {
+        if (!wanted.has(list[at])) continue;
+        buf = list.splice(at, 1)[0];
         break;
       }
     }
