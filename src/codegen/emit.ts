@@ -214,12 +214,14 @@ function finish(w: Writer, reads: readonly Node[], writes: readonly Node[], body
 }
 
 /**
- * How a vec4 kernel reads an input, four elements of the output at a time (all in one row when
- * the last axis is a multiple of 4):
+ * How a vec4 kernel reads an input, four consecutive elements of the output at a time:
  * - 'wide': the output's shape, one vec4;
  * - 'one': a single value, the same for every element;
- * - 'row': one value per row (shape (..., 1)), the same for the four lanes;
- * - 'last': a vector along the last axis (shape (D,) or (1, …, D)), one vec4 of it.
+ * - 'row': one value per row (shape (..., 1));
+ * - 'last': a vector along the last axis (shape (D,) or (1, …, D)).
+ * With D a multiple of 4 the four elements share a row: a row value is loaded once (and what
+ * depends only on it is computed once), a last-axis vector as one vec4. Otherwise each lane
+ * loads its own value (D = 2: two rows per vec4).
  */
 type VectorRead = 'wide' | 'one' | 'row' | 'last';
 
@@ -227,8 +229,8 @@ function vectorRead(r: Node, iter: Shape): VectorRead | null {
   if (r.dtype !== 'float32') return null;
   if (sizeOf(r.shape) === 1) return 'one';
   if (sameShapeAs(r.shape, iter)) return 'wide';
+  if (iter.length === 0) return null;
   const last = iter[iter.length - 1];
-  if (iter.length === 0 || last % 4 !== 0) return null;
   const lead = iter.slice(0, -1);
   if (r.shape.length === iter.length && r.shape[r.shape.length - 1] === 1 && sameShapeAs(r.shape.slice(0, -1), lead)) return 'row';
   if (r.shape[r.shape.length - 1] === last && sizeOf(r.shape) === last) return 'last';
@@ -266,23 +268,36 @@ function emitVectorElementwiseGroup(group: FusionGroup, reads: readonly Node[], 
   const n4 = sizeOf(iter) / 4;
   const last = iter[iter.length - 1];
   const kinds = new Map(reads.map((r) => [r, vectorRead(r, iter)!] as const));
-  const vec4 = new Set<Node>([...reads.filter((r) => kinds.get(r) === 'wide' || kinds.get(r) === 'last'), ...group.outputs]);
+  const whole = last % 4 === 0; // the four lanes lie in one row
+  const vec4 = new Set<Node>([...reads.filter((r) => kinds.get(r) === 'wide' || (whole && kinds.get(r) === 'last')), ...group.outputs]);
   const binding = new Map(reads.map((r, k) => [r, `in${k}`] as const));
   const shared = new Map<Node, string>();
   const perLane = new Map<Node, string>();
+  const laneLoads = new Map<Node, string[]>();
   reads.forEach((r, k) => {
     const kind = kinds.get(r);
     if (kind === 'one') return; // value() loads in${k}[0u]
-    const v = w.fresh('q');
-    if (kind === 'wide') w.line(`let ${v} = in${k}[i];`);
-    else if (kind === 'last') w.line(`let ${v} = in${k}[i % ${last / 4}u];`);
-    else w.line(`let ${v} = in${k}[i / ${last / 4}u];`);
-    (kind === 'row' ? shared : perLane).set(r, v);
+    if (kind === 'wide' || whole) {
+      const v = w.fresh('q');
+      if (kind === 'wide') w.line(`let ${v} = in${k}[i];`);
+      else if (kind === 'last') w.line(`let ${v} = in${k}[i % ${last / 4}u];`);
+      else w.line(`let ${v} = in${k}[i / ${last / 4}u];`);
+      (kind === 'row' ? shared : perLane).set(r, v);
+      return;
+    }
+    // Lanes in different rows (or columns): one scalar load per lane.
+    laneLoads.set(r, [0, 1, 2, 3].map((lane) => {
+      const v = w.fresh('q');
+      const at = `i * 4u + ${lane}u`;
+      w.line(`let ${v} = in${k}[${kind === 'row' ? `(${at}) / ${last}u` : `(${at}) % ${last}u`}];`);
+      return v;
+    }));
   });
-  // Lane-invariant nodes: every input is a constant, a one/row read or lane-invariant itself.
+  // Lane-invariant nodes: every input is a constant, a single value, a shared row value or
+  // lane-invariant itself.
   const invariant = new Set<Node>();
   for (const n of group.nodes) {
-    const ok = n.inputs.every((x) => x.isScalarConstant || invariant.has(x) || kinds.get(x) === 'one' || kinds.get(x) === 'row');
+    const ok = n.inputs.every((x) => x.isScalarConstant || invariant.has(x) || kinds.get(x) === 'one' || shared.has(x));
     if (ok) invariant.add(n);
   }
   const noCoords = () => { throw new Error('webgluon internal: coordinates in a vec4 kernel'); };
@@ -290,7 +305,8 @@ function emitVectorElementwiseGroup(group: FusionGroup, reads: readonly Node[], 
   emitElementwise(w, group.nodes.filter((n) => invariant.has(n)), common, binding);
   const lanes: Map<Node, string>[] = [];
   for (const lane of ['x', 'y', 'z', 'w']) {
-    const values = new Map<Node, string>([...common.values, ...[...perLane].map(([r, v]) => [r, `${v}.${lane}`] as const)]);
+    const values = new Map<Node, string>([...common.values, ...[...perLane].map(([r, v]) => [r, `${v}.${lane}`] as const),
+      ...[...laneLoads].map(([r, vs]) => [r, vs['xyzw'.indexOf(lane)]] as const)]);
     const scope: Scope = { values, iter, index: 'i', coords: noCoords };
     emitElementwise(w, group.nodes.filter((n) => !invariant.has(n)), scope, binding);
     lanes.push(scope.values);
