@@ -5,6 +5,8 @@ import { autograd, gluon, nd, type Tensor } from '../src/index.js';
 import { host, HostTensor } from '../src/cpu/host_namespace.js';
 import type { F } from '../src/nn/hybrid_block.js';
 import { close, randArray, relu, softrelu } from './nn_helpers.js';
+// The tutorial's loss, written as a user would: the example's own class.
+import { ContrastiveLoss } from '../examples/siamese/model.js';
 
 const N = 4;
 const D = 3;
@@ -114,22 +116,6 @@ describe('losses vs MXNet formulas', () => {
       cos.map((c, i) => (lab[i] === 1 ? 1 - c : Math.max(0, c - margin))), 1e-5, 'cosine');
   });
 });
-
-/** The tutorial's loss, written as a user would. */
-class ContrastiveLoss extends gluon.loss.Loss {
-  constructor(readonly margin = 6, weight: number | null = null, batchAxis = 0) {
-    super(weight, batchAxis);
-  }
-  override hybridForward(F: F, image1: Tensor, image2: Tensor, label: Tensor): Tensor {
-    const distances = F.sub(image1, image2);
-    const distancesSquared = F.sum(F.square(distances), 1, true);
-    const euclidean = F.sqrt(F.add(distancesSquared, 0.0001));
-    const d = F.clip(F.sub(this.margin, euclidean), 0, this.margin);
-    let loss = F.add(F.mul(F.sub(1, label), distancesSquared), F.mul(label, F.square(d)));
-    loss = F.mul(0.5, loss);
-    return loss;
-  }
-}
 
 class ForgotKeepdims extends gluon.loss.Loss {
   override hybridForward(F: F, a: Tensor, b: Tensor, label: Tensor): Tensor {

@@ -2,8 +2,7 @@
 // while the caller trains on this one; PNG decoding goes to worker threads when numWorkers > 0.
 import { stackSamples, type HostBatch } from './batchify.js';
 import { DecodePool, withDecoder } from './decode_pool.js';
-import { Dataset } from './dataset.js';
-import { ImageFolderDataset } from './image_folder.js';
+import type { Dataset } from './dataset.js';
 import { HostArray } from './host_array.js';
 import { BatchSampler, type LastBatch } from './sampler.js';
 
@@ -57,20 +56,6 @@ async function defaultBatchify<T>(samples: T[], indices: number[]): Promise<Batc
 function checkCount(name: string, value: number, min: number): number {
   if (!Number.isInteger(value) || value < min) throw new Error(`webgluon: DataLoader ${name} must be an integer >= ${min}, got ${value}`);
   return value;
-}
-
-/**
- * The image file behind each sample index, when the dataset is an ImageFolderDataset whose items
- * are its samples (possibly through transform(), which keeps indices); null otherwise.
- */
-function sampleFiles(dataset: Dataset<unknown>, indices: readonly number[]): string[] | null {
-  let d: unknown = dataset;
-  while (d instanceof Dataset && !(d instanceof ImageFolderDataset) && (d as unknown as { base?: unknown }).base instanceof Dataset) {
-    d = (d as unknown as { base: unknown }).base;
-  }
-  if (!(d instanceof ImageFolderDataset) || d.get !== ImageFolderDataset.prototype.get) return null;
-  const items = d.items;
-  return indices.map((i) => items[i]?.[0] ?? '?');
 }
 
 export class DataLoader<T, B = Batch<T>> implements AsyncIterable<B> {
@@ -145,9 +130,9 @@ export class DataLoader<T, B = Batch<T>> implements AsyncIterable<B> {
       return await this.batchify(samples, indices);
     } catch (error) {
       // Sample numbers alone do not say which images are odd: name their files when we know them.
-      const files = sampleFiles(this.dataset, indices);
-      if (!files || !(error instanceof Error)) throw error;
-      const shown = indices.slice(0, 8).map((i, k) => `sample ${i}: ${files[k]}`);
+      const files = indices.map((i) => this.dataset.source(i));
+      if (files.every((f) => f === null) || !(error instanceof Error)) throw error;
+      const shown = indices.slice(0, 8).map((i, k) => `sample ${i}: ${files[k] ?? '?'}`);
       throw new Error(`${error.message}\n  ${shown.join('\n  ')}${indices.length > 8 ? `\n  … (${indices.length - 8} more)` : ''}`, { cause: error });
     }
   }

@@ -34,6 +34,11 @@ export abstract class Dataset<T> {
     });
   }
 
+  /** Where sample `i` comes from (a file), for error messages; null when the dataset cannot say. */
+  source(_i: number): string | null {
+    return null;
+  }
+
   /** Throws a RangeError naming the dataset and its length unless 0 <= i < length. */
   protected checkIndex(i: number): void {
     if (!Number.isInteger(i) || i < 0 || i >= this.length) {
@@ -56,6 +61,10 @@ class TransformedDataset<T, U> extends Dataset<U> {
 
   get length(): number {
     return this.base.length;
+  }
+
+  override source(i: number): string | null {
+    return this.base.source(i);
   }
 
   get(i: number): U | Promise<U> {

@@ -67,6 +67,11 @@ export class ImageFolderDataset<T = ImageSample> extends Dataset<T> {
     return this.getImage(i) as Promise<unknown> as Promise<T>;
   }
 
+  /** The image file of sample `i`, unless a subclass's `get` makes samples of something else. */
+  override source(i: number): string | null {
+    return this.get === ImageFolderDataset.prototype.get ? this.items[i]?.[0] ?? null : null;
+  }
+
   private listImages(): void {
     if (!existsSync(this.root)) throw new Error(`webgluon: ImageFolderDataset root ${this.root} does not exist`);
     if (!statSync(this.root).isDirectory()) throw new Error(`webgluon: ImageFolderDataset root ${this.root} is not a folder`);

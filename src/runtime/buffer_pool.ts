@@ -32,9 +32,8 @@ export class BufferPool {
     // Only recently freed buffers are looked at: a kernel's previous buffers were freed one
     // step ago, and a long free list (eager garbage awaiting GC) must not cost a scan per output.
     if (list && prefer.length) {
-      const wanted = new Set(prefer);
       for (let at = list.length - 1; at >= Math.max(0, list.length - PREFER_WINDOW); at--) {
-        if (!wanted.has(list[at])) continue;
+        if (!prefer.includes(list[at])) continue;
         buf = list.splice(at, 1)[0];
         break;
       }

@@ -2,7 +2,7 @@
 // each an implicit GEMM whose register tile is several channels × a run of pixels of one image row.
 import type { KernelSource, KernelTemplate } from '../kernel_template.js';
 import { sizeOf, type Attrs, type Shape } from '../../graph/types.js';
-import { dispatchGroups, emptyKernel, last, linearGroup } from './matmul.js';
+import { dispatchGroups, emptyKernel, groupedEntry, last } from './matmul.js';
 
 export interface ConvGeometry {
   N: number; C: number; H: number; W: number;
@@ -56,10 +56,7 @@ function rowTiled(s: RowTiledConv, tc: number, tp: number, wg: number): KernelSo
   const groups = cTiles * Math.ceil(pixelTiles / wg);
   const L: string[] = [];
   const emit = (line: string) => L.push(line);
-  emit(`@compute @workgroup_size(${wg})`);
-  emit(`fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {`);
-  emit(`  let group = ${linearGroup(groups)};`);
-  emit(`  if (group >= ${groups}u) { return; }`);
+  groupedEntry(wg, groups).forEach(emit);
   // Channel tiles vary fastest: neighbouring workgroups read the same input pixels.
   emit(`  let c0 = (group % ${cTiles}u) * ${tc}u;`);
   emit(`  let tile = (group / ${cTiles}u) * ${wg}u + lid.x;`);
@@ -224,10 +221,7 @@ function weightPerTapRow(g: ConvGeometry, tuning: Readonly<Record<string, number
   const groups = oTiles * Math.ceil(taps / wg);
   const L: string[] = [];
   const emit = (line: string) => L.push(line);
-  emit(`@compute @workgroup_size(${wg})`);
-  emit(`fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {`);
-  emit(`  let group = ${linearGroup(groups)};`);
-  emit(`  if (group >= ${groups}u) { return; }`);
+  groupedEntry(wg, groups).forEach(emit);
   emit(`  let o0 = (group % ${oTiles}u) * ${to}u;`);
   emit(`  let tap = (group / ${oTiles}u) * ${wg}u + lid.x;`);
   emit(`  let q = min(tap, ${last(taps)}u);`);
@@ -267,11 +261,8 @@ function weightSplitRows(g: ConvGeometry, tuning: Readonly<Record<string, number
   const L: string[] = [];
   const emit = (line: string) => L.push(line);
   emit(`var<workgroup> kernelPartial: array<f32, ${to * g.KW * wg}>;`);
-  emit(`@compute @workgroup_size(${wg})`);
-  emit(`fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {`);
-  emit(`  let group = ${linearGroup(groups)};`);
-  // A workgroup-uniform exit, before the barrier, as WGSL's uniformity rules require.
-  emit(`  if (group >= ${groups}u) { return; }`);
+  // Its exit is workgroup-uniform and before the barrier, as WGSL's uniformity rules require.
+  groupedEntry(wg, groups).forEach(emit);
   emit(`  let o0 = (group % ${oTiles}u) * ${to}u;`);
   emit(`  let kh = (group / ${oTiles}u) % ${g.KH}u;`);
   emit(`  let c = group / ${oTiles * g.KH}u;`);

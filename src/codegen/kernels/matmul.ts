@@ -15,6 +15,19 @@ export function linearGroup(groups: number): string {
   return groups <= MAX_GROUPS ? 'wid.x' : `wid.x + wid.y * ${MAX_GROUPS}u`;
 }
 
+/**
+ * The entry point of a kernel over `groups` workgroups of `wg` lanes: `group` is the workgroup's
+ * index, and groups past the end exit (uniformly, before any barrier).
+ */
+export function groupedEntry(wg: number, groups: number): string[] {
+  return [
+    `@compute @workgroup_size(${wg})`,
+    'fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {',
+    `  let group = ${linearGroup(groups)};`,
+    `  if (group >= ${groups}u) { return; }`,
+  ];
+}
+
 /** The largest index of an axis, as a clamp bound (0 for an empty axis, whose loads never run). */
 export function last(size: number): number {
   return Math.max(size - 1, 0);
@@ -125,11 +138,7 @@ function registerTiled(g: DotGeometry, tm: number, tn: number, wg: number, unrol
     }
   };
 
-  emit(`@compute @workgroup_size(${wg})`);
-  emit(`fn main(@builtin(workgroup_id) wid: vec3<u32>,`);
-  emit(`        @builtin(local_invocation_id) lid: vec3<u32>) {`);
-  emit(`  let group = ${linearGroup(groups)};`);
-  emit(`  if (group >= ${groups}u) { return; }`);
+  groupedEntry(wg, groups).forEach(emit);
   emit(`  let colTile = (group % ${colGroups}u) * ${wg}u + lid.x;`);
   emit(`  let rowTile = (group / ${colGroups}u) % ${rowTiles}u;`);
   emit(`  let p = group / ${colGroups * rowTiles}u;`);

@@ -10,6 +10,17 @@ import { Parameter } from '../parameter.js';
 export type ActivationName = 'relu' | 'sigmoid' | 'tanh' | 'softrelu' | 'softsign';
 
 /** Runs children in order; children are named 0, 1, 2, … */
+/** Runs children in order: the first gets the extra arguments, each later one the previous output. */
+function chain(children: Iterable<unknown>, x: unknown, rest: readonly unknown[]): unknown {
+  let out = x;
+  let first = true;
+  for (const b of children) {
+    out = (b as Block).forward(out, ...(first ? rest : []));
+    first = false;
+  }
+  return out;
+}
+
 export class Sequential extends Block {
   add(...blocks: Block[]): this {
     for (const b of blocks) this.register(String(this._reg.size), b);
@@ -24,13 +35,7 @@ export class Sequential extends Block {
     return b;
   }
   override forward(x: unknown, ...rest: unknown[]): unknown {
-    let out: unknown = x;
-    let first = true;
-    for (const b of this._reg.values()) {
-      out = (b as Block).forward(out, ...(first ? rest : []));
-      first = false;
-    }
-    return out;
+    return chain(this._reg.values(), x, rest);
   }
 }
 
@@ -51,13 +56,7 @@ export class HybridSequential extends HybridBlock {
     return b;
   }
   override hybridForward(_F: F, x: Tensor, ...rest: unknown[]): unknown {
-    let out: unknown = x;
-    let first = true;
-    for (const b of this._reg.values()) {
-      out = (b as HybridBlock).forward(out, ...(first ? rest : []));
-      first = false;
-    }
-    return out;
+    return chain(this._reg.values(), x, rest);
   }
 }
 
