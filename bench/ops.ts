@@ -10,7 +10,7 @@ import { matmulKernel } from '../src/codegen/kernels/matmul.js';
 import { conv2dBackwardDataKernel, conv2dBackwardWeightKernel, conv2dKernel, convGeometry, type ConvGeometry } from '../src/codegen/kernels/conv2d.js';
 import type { HostValue } from '../src/graph/registry.js';
 import { sizeOf, type Attrs, type Shape } from '../src/graph/types.js';
-import { getDevice, prepare, randomValue } from '../tests/kernels_harness.js';
+import { deviceSubgroupSize, getDevice, prepare, randomValue } from '../tests/kernels_harness.js';
 
 const argv = process.argv.slice(2);
 const flag = (name: string) => {
@@ -154,7 +154,9 @@ const gflops = (flops: number, ms: number) => (flops / ms / 1e6).toFixed(2);
 
 const device = await getDevice();
 void device;
-console.log(`tuning ${JSON.stringify(tuning)}, ${runs} runs (tiled and plain alternating), median and best; the first run includes the JIT compile\n`);
+const lanes = await deviceSubgroupSize();
+console.log(`tuning ${JSON.stringify(tuning)}, ${runs} runs (tiled and plain alternating), median and best; the first run includes the JIT compile`);
+console.log(`subgroups: ${lanes && tuning.subgroups !== 0 ? `${lanes} lanes (convolutions with a subgroup of channels use them)` : 'not used'}\n`);
 const header = '| kernel | shapes | tiled GFLOP/s (best) | tiled ms (first run) | plain GFLOP/s (best) | plain ms | speedup |';
 console.log(header);
 console.log('| --- | --- | ---: | ---: | ---: | ---: | ---: |');

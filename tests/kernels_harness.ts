@@ -1,11 +1,12 @@
 // Test-only harness for kernel templates: wraps a template's body in the emitter's binding
 // convention (in0.. read-only, out0 read_write, identity epilogue), dispatches it on Dawn, reads back.
 import { create, globals } from 'webgpu';
-import type { KernelTemplate } from '../src/codegen/kernel_template.js';
+import { SUBGROUP_DIRECTIVES, type KernelTemplate } from '../src/codegen/kernel_template.js';
 import { PRELUDE } from '../src/codegen/prelude.js';
 import type { HostValue } from '../src/graph/registry.js';
 import type { Attrs, Shape } from '../src/graph/types.js';
 import { sizeOf } from '../src/graph/types.js';
+import { probeSubgroups, subgroupSizeOffered } from '../src/runtime/subgroups.js';
 
 Object.assign(globalThis, globals);
 
@@ -19,7 +20,9 @@ export function getDevice(): Promise<GPUDevice> {
     gpu ??= create([]);
     const adapter = await gpu.requestAdapter();
     if (!adapter) throw new Error('kernels_harness: no WebGPU adapter');
-    return adapter.requestDevice({
+    const offered = subgroupSizeOffered(adapter);
+    const device = await adapter.requestDevice({
+      requiredFeatures: offered ? ['subgroups' as GPUFeatureName] : [],
       requiredLimits: {
         maxComputeWorkgroupStorageSize: adapter.limits.maxComputeWorkgroupStorageSize,
         maxComputeInvocationsPerWorkgroup: adapter.limits.maxComputeInvocationsPerWorkgroup,
@@ -27,16 +30,25 @@ export function getDevice(): Promise<GPUDevice> {
         maxBufferSize: adapter.limits.maxBufferSize,
       },
     });
+    probedSubgroupSize = await probeSubgroups(device, offered);
+    return device;
   })();
   return devicePromise;
 }
 
-export function wrapBody(body: string, inputs: number): string {
+let probedSubgroupSize = 0;
+/** The subgroup size templates get by default here: the runtime's probe, on this harness's device. */
+export async function deviceSubgroupSize(): Promise<number> {
+  await getDevice();
+  return probedSubgroupSize;
+}
+
+export function wrapBody(body: string, inputs: number, subgroups = false): string {
   const decls = [...Array(inputs).keys()].map(
     (i) => `@group(0) @binding(${i}) var<storage, read> in${i}: array<f32>;`);
   decls.push(`@group(0) @binding(${inputs}) var<storage, read_write> out0: array<f32>;`);
   decls.push(PRELUDE, 'fn epilogue(v: f32, i: u32) -> f32 { return v; }');
-  return `${decls.join('\n')}\n${body}\n`;
+  return `${subgroups ? SUBGROUP_DIRECTIVES : ''}${decls.join('\n')}\n${body}\n`;
 }
 
 /** A compiled template: run it on given buffers as many times as wanted. */
@@ -69,9 +81,9 @@ export async function prepare(template: KernelTemplate, inputs: readonly HostVal
   const device = await getDevice();
   const source = template({
     inShapes: inputs.map((x) => x.shape), inDTypes: inputs.map((x) => x.dtype),
-    outShape, outDType: 'float32', attrs, tuning,
+    outShape, outDType: 'float32', attrs, tuning, subgroupSize: tuning.subgroupSize ?? probedSubgroupSize,
   });
-  const code = wrapBody(source.body, inputs.length);
+  const code = wrapBody(source.body, inputs.length, source.subgroups);
   device.pushErrorScope('validation');
   const module = device.createShaderModule({ code, label });
   const info = await module.getCompilationInfo();

@@ -4,6 +4,8 @@ import { describe, expect, it } from 'vitest';
 import '../src/graph/ops/nn_kernels.js';
 import { evaluateAny } from '../src/cpu/host_namespace.js';
 import { compileFunction } from '../src/graph/compile.js';
+import { getBackend } from '../src/runtime/device.js';
+import { tapDispatches, type Dispatch } from '../src/runtime/executor.js';
 import type { HostValue } from '../src/graph/registry.js';
 import type { TraceFn } from '../src/graph/trace.js';
 import type { Attrs } from '../src/graph/types.js';
@@ -28,6 +30,8 @@ const cases: Case[] = [
   { op: 'dot', shapes: [[4, 3], [2, 4, 5]], attrs: { transposeA: true } },
   { op: 'conv2d', shapes: [[2, 2, 5, 6], [3, 2, 3, 3]], attrs: { stride: [1, 1], pad: [1, 1] } },
   { op: 'conv2d', shapes: [[1, 3, 7, 6], [2, 3, 2, 3]], attrs: { stride: [2, 1], pad: [0, 2] } },
+  // A subgroup's worth of channels each way: the subgroup kernels, where the device has them.
+  { op: 'conv2d', shapes: [[2, 9, 6, 13], [10, 9, 3, 3]], attrs: { stride: [1, 1], pad: [1, 1] } },
   { op: 'pool2d', shapes: [[2, 2, 6, 6]], attrs: { kernel: [2, 2], stride: [2, 2], poolType: 'max' } },
   { op: 'pool2d', shapes: [[1, 2, 7, 5]], attrs: { kernel: [3, 2], stride: [2, 1], pad: [1, 1], poolType: 'max' } },
   { op: 'pool2d', shapes: [[1, 2, 7, 5]], attrs: { kernel: [3, 3], stride: [2, 2], pad: [1, 1], poolType: 'avg' } },
@@ -115,6 +119,21 @@ describe('heavy ops compiled (hybridized), with fused epilogues', () => {
     expect(kernels).toContain('conv2dBackwardData');
     expect(kernels.some((k) => k.startsWith('conv2dBackwardWeight'))).toBe(true);
     expect(kernels.some((k) => k.startsWith('pool2dBackward'))).toBe(true);
+  });
+  it('with subgroups on the device, the three convolution kernels use them (eager and compiled)', async () => {
+    const backend = await getBackend();
+    const dispatched: Dispatch[] = [];
+    tapDispatches((d) => dispatched.push(d));
+    try {
+      await checkCompiled('convPoolWide', (F, x, w, b) => F.pool2d(F.relu(F.convolution(x, w, b, { pad: [1, 1] })),
+        { kernel: [2, 2], stride: [2, 2] }), [[2, 9, 8, 8], [16, 9, 3, 3], [16]], 3);
+    } finally {
+      tapDispatches(null);
+    }
+    // Read after the kernels ran: a kernel emitted before the device was known is emitted again.
+    const withLanes = dispatched.filter((d) => d.spec.wgsl.includes('subgroupShuffle')).map((d) => d.group.nodes[0].op);
+    const expected = backend.kind === 'gpu' && backend.subgroupSize > 0 ? ['conv2d', 'conv2dBackwardData', 'conv2dBackwardWeight'] : [];
+    expect([...new Set(withLanes)].sort()).toEqual(expected);
   });
   it('inference fuses the bias add and the relu into the kernel epilogue', async () => {
     const conv = compileFunction(((F, x, w, b) => F.relu(F.convolution(x, w, b, { pad: [1, 1] }))) as Fn as TraceFn, { name: 'conv' });

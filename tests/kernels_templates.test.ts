@@ -11,7 +11,7 @@ import {
 } from '../src/cpu/kernels.js';
 import type { HostValue } from '../src/graph/registry.js';
 import type { Attrs, Shape } from '../src/graph/types.js';
-import { maxRelativeError, randomValue, runTemplate } from './kernels_harness.js';
+import { deviceSubgroupSize, maxRelativeError, randomValue, runTemplate } from './kernels_harness.js';
 
 type Reference = (x: readonly HostValue[], attrs: Attrs, outShape: Shape) => Float32Array;
 
@@ -85,11 +85,44 @@ describe('conv2d templates vs CPU references', () => {
     const w = randomValue(c.w, 40 + i);
     const dy = randomValue(y, 50 + i);
     const attrs = { stride: c.stride, pad: c.pad };
-    for (const tuning of i % 2 === 1 ? [{}, alternates[(i - 1) / 2]] : [{}]) {
+    // subgroups: 0 keeps the row-tiled kernels tested on devices that have subgroups.
+    for (const tuning of i % 2 === 1 ? [{}, { ...alternates[(i - 1) / 2], subgroups: 0 }] : [{ subgroups: 0 }]) {
       await compare(conv2dKernel, conv2dReference, [x, w], attrs, y, tuning);
       await compare(conv2dBackwardDataKernel, conv2dBackwardDataReference, [dy, w], attrs, c.x, tuning);
       await compare(conv2dBackwardWeightKernel, conv2dBackwardWeightReference, [x, dy], attrs, c.w, tuning);
     }
+  });
+});
+
+describe('conv2d subgroup kernels vs CPU references', () => {
+  // Output channels ≥ the subgroup size in all three directions (one partial group of lanes),
+  // strides and pads, rows split into several tiles with a ragged last one, and workgroups of
+  // one subgroup (dw's row split across subgroups degenerates to none).
+  const cases: [ConvCase, Record<string, number>][] = [
+    [{ x: [2, 9, 7, 60], w: [10, 9, 3, 5], stride: [1, 1], pad: [1, 2] }, {}],
+    [{ x: [1, 8, 9, 11], w: [8, 8, 3, 3], stride: [2, 2], pad: [1, 1] }, {}],
+    [{ x: [3, 16, 6, 5], w: [17, 16, 2, 1], stride: [1, 2], pad: [0, 0] }, { workgroupSize: 8 }],
+    [{ x: [2, 12, 11, 101], w: [8, 12, 5, 5], stride: [1, 1], pad: [0, 0] }, { lanePixels: 7, tilePixels: 5 }],
+  ];
+  it.each(cases.map(([c, t], i) => [JSON.stringify(c), c, t, i] as const))('%s', async (_name, c, tuning, i) => {
+    const size = await deviceSubgroupSize();
+    if (size === 0) {
+      console.warn('skipped: this device has no subgroups of one fixed size');
+      return;
+    }
+    const y = convOut(c);
+    const x = randomValue(c.x, 80 + i);
+    const w = randomValue(c.w, 90 + i);
+    const dy = randomValue(y, 100 + i);
+    const attrs = { stride: c.stride, pad: c.pad };
+    // The template says whether it used subgroups: each of the three must have.
+    const ctx = (inShapes: Shape[], outShape: Shape) => ({ inShapes, inDTypes: inShapes.map(() => 'float32' as const), outShape, outDType: 'float32' as const, attrs, tuning, subgroupSize: size });
+    expect(conv2dKernel(ctx([c.x, c.w], y)).subgroups).toBe(true);
+    expect(conv2dBackwardDataKernel(ctx([y, c.w], c.x)).subgroups).toBe(true);
+    expect(conv2dBackwardWeightKernel(ctx([c.x, y], c.w)).subgroups).toBe(true);
+    await compare(conv2dKernel, conv2dReference, [x, w], attrs, y, tuning);
+    await compare(conv2dBackwardDataKernel, conv2dBackwardDataReference, [dy, w], attrs, c.x, tuning);
+    await compare(conv2dBackwardWeightKernel, conv2dBackwardWeightReference, [x, dy], attrs, c.w, tuning);
   });
 });
 

@@ -5,6 +5,7 @@ import { getOp, type ElementwiseOp, type GatherOp, type KernelOp, type ReduceOp,
 import { sizeOf, stridesOf, type DType, type Shape } from '../graph/types.js';
 import { f32 } from './literals.js';
 import { PRELUDE } from './prelude.js';
+import { SUBGROUP_DIRECTIVES } from './kernel_template.js';
 
 export type GroupKind = 'elementwise' | 'reduce' | 'gather' | 'kernel';
 
@@ -31,6 +32,11 @@ export interface KernelSpec {
   /** Shape data for 'uniform' mode, bound after the outputs; null when the shader needs none. */
   meta: Uint32Array | null;
   workgroups: readonly [number, number, number];
+  /**
+   * Kernel templates only: the subgroup size they were emitted for. A kernel emitted before the
+   * device existed is emitted again for the device's size when it first runs.
+   */
+  subgroupSize?: number;
 }
 
 export interface EmitOptions {
@@ -254,8 +260,13 @@ function vectorizable(group: FusionGroup, reads: readonly Node[], opts: EmitOpti
  * Defaults for what EmitOptions.tuning does not set. vectorWidth: 4 moves elementwise data as
  * vec4 (16-byte words per thread, what real GPUs load best), 1 one value per thread; the
  * environment's WEBGLUON_VECTOR_WIDTH sets it for a process (benchmarks compare the two).
+ * subgroupSize: what kernel templates may assume of subgroups (0: none).
  */
-export const codegenDefaults: { vectorWidth: 1 | 4 } = { vectorWidth: process.env.WEBGLUON_VECTOR_WIDTH === '1' ? 1 : 4 };
+export const codegenDefaults: { vectorWidth: 1 | 4; subgroupSize: number } = {
+  vectorWidth: process.env.WEBGLUON_VECTOR_WIDTH === '1' ? 1 : 4,
+  // Set by the runtime once a device with usable subgroups exists (see KernelContext).
+  subgroupSize: 0,
+};
 
 /**
  * Four elements per thread: vec4 loads, the ops' scalar expressions once per lane, vec4 stores.
@@ -475,6 +486,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 }
 
 function emitKernelGroup(group: FusionGroup, opts: EmitOptions, label: string): KernelSpec {
+  const subgroupSize = opts.tuning?.subgroupSize ?? codegenDefaults.subgroupSize;
   const kernelNode = group.nodes[0];
   const op = getOp(kernelNode.op) as KernelOp;
   const epi = group.nodes.slice(1);
@@ -489,11 +501,12 @@ function emitKernelGroup(group: FusionGroup, opts: EmitOptions, label: string): 
   const reads = [...kernelReads, ...epiReads];
   const src = op.kernel({
     inShapes: kernelNode.inputs.map((i) => i.shape), inDTypes: kernelNode.inputs.map((i) => i.dtype),
-    outShape: kernelNode.shape, outDType: kernelNode.dtype, attrs: kernelNode.attrs, tuning: opts.tuning ?? {},
+    outShape: kernelNode.shape, outDType: kernelNode.dtype, attrs: kernelNode.attrs, tuning: opts.tuning ?? {}, subgroupSize,
   });
   const nk = kernelReads.length;
-  const wgsl = `${header(reads, [out], false, (k) => (k < nk ? `in${k}` : `ep${k - nk}`))}\n${PRELUDE}\n${epilogueFn}\n${src.body}`;
-  return { label, wgsl, reads, writes: [out], readTypes: reads.map((r) => r.dtype), meta: null, workgroups: src.workgroups };
+  const directives = src.subgroups ? SUBGROUP_DIRECTIVES : '';
+  const wgsl = `${directives}${header(reads, [out], false, (k) => (k < nk ? `in${k}` : `ep${k - nk}`))}\n${PRELUDE}\n${epilogueFn}\n${src.body}`;
+  return { label, wgsl, reads, writes: [out], readTypes: reads.map((r) => r.dtype), meta: null, workgroups: src.workgroups, subgroupSize };
 }
 
 /** Emits the shader for one fusion group. */

@@ -11,6 +11,11 @@ export interface KernelContext {
   attrs: Attrs;
   /** Tuning knobs (tile sizes, workgroup size); a template documents the ones it reads. */
   tuning: Readonly<Record<string, number>>;
+  /**
+   * Lanes per subgroup when the device runs WGSL's subgroup builtins with that one fixed size and
+   * lanes numbered in order within a workgroup (the runtime checks both); 0 when it does not.
+   */
+  subgroupSize: number;
 }
 
 export interface KernelSource {
@@ -21,6 +26,15 @@ export interface KernelSource {
    */
   body: string;
   workgroups: readonly [number, number, number];
+  /** The body calls subgroup builtins: the module needs `enable subgroups;`. */
+  subgroups?: boolean;
 }
 
 export type KernelTemplate = (ctx: KernelContext) => KernelSource;
+
+/**
+ * What a module whose template uses subgroups starts with. The uniformity analysis cannot see
+ * that the templates' subgroup calls sit in control flow uniform per subgroup (loops bounded by
+ * the subgroup's own row index), so that diagnostic is off.
+ */
+export const SUBGROUP_DIRECTIVES = 'enable subgroups;\ndiagnostic(off, subgroup_uniformity);\n';

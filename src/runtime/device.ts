@@ -5,10 +5,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { create, globals } from 'webgpu';
 import { WebgluonError } from '../graph/errors.js';
+import { codegenDefaults } from '../codegen/emit.js';
+import { probeSubgroups, subgroupSizeOffered } from './subgroups.js';
 
 Object.assign(globalThis, globals);
 
-export type Backend = { kind: 'gpu'; device: GPUDevice; adapterName: string } | { kind: 'cpu'; reason: string };
+export type Backend =
+  | { kind: 'gpu'; device: GPUDevice; adapterName: string; /** 0: kernels use no subgroups */ subgroupSize: number }
+  | { kind: 'cpu'; reason: string };
 
 let pending: Promise<Backend> | null = null;
 /**
@@ -38,7 +42,9 @@ async function createBackend(): Promise<Backend> {
     return { kind: 'cpu', reason: 'no adapter' };
   }
   const l = adapter.limits;
+  const subgroups = subgroupSizeOffered(adapter);
   const device = await adapter.requestDevice({
+    requiredFeatures: subgroups ? ['subgroups' as GPUFeatureName] : [],
     requiredLimits: {
       maxStorageBuffersPerShaderStage: l.maxStorageBuffersPerShaderStage,
       maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
@@ -59,8 +65,10 @@ async function createBackend(): Promise<Backend> {
     pending = null;
     onLost.forEach((f) => f());
   });
+  const subgroupSize = await probeSubgroups(device, subgroups);
+  codegenDefaults.subgroupSize = subgroupSize;
   const info = adapter.info;
-  return { kind: 'gpu', device, adapterName: `${info.vendor} ${info.architecture} ${info.description}`.trim() };
+  return { kind: 'gpu', device, adapterName: `${info.vendor} ${info.architecture} ${info.description}`.trim(), subgroupSize };
 }
 
 /**

@@ -1,7 +1,7 @@
 // Records kernel dispatches (eager ops and compiled plans alike) and submits them in batches:
 // one encoder and one compute pass per flush, at a readback or every BATCH dispatches.
 import { WebgluonError } from '../graph/errors.js';
-import type { KernelSpec, FusionGroup } from '../codegen/emit.js';
+import { codegenDefaults, emitKernel, type KernelSpec, type FusionGroup } from '../codegen/emit.js';
 import { evaluateGroup } from '../cpu/reference.js';
 import { BufferPool, sizeClass } from './buffer_pool.js';
 import { backendIfReady, getBackend, onDeviceLost, type Backend } from './device.js';
@@ -202,6 +202,21 @@ function bindDispatch(g: GpuState, d: Dispatch, layout: GPUBindGroupLayout): GPU
   return group;
 }
 
+const reEmitted = new WeakMap<KernelSpec, KernelSpec>();
+/**
+ * A kernel template emitted before the device was known assumed no subgroups: the first time it
+ * runs on a device that has them, it is emitted again (once per spec) for the device's size.
+ */
+function forThisDevice(spec: KernelSpec, group: FusionGroup): KernelSpec {
+  if (spec.subgroupSize === undefined || spec.subgroupSize === codegenDefaults.subgroupSize) return spec;
+  let again = reEmitted.get(spec);
+  if (!again) {
+    again = emitKernel(group, { mode: 'const', label: spec.label });
+    reEmitted.set(spec, again);
+  }
+  return again;
+}
+
 /** Encodes and submits everything recorded so far. Needs the backend to exist. */
 export function flushSync(): void {
   const b = backendIfReady();
@@ -226,7 +241,7 @@ export function flushSync(): void {
   /** Errors found while encoding (refused buffers, lost inputs): reported before the GPU's own. */
   const refused: Error[] = [];
   for (const d of batch) {
-    const { spec } = d;
+    const spec = (d.spec = forThisDevice(d.spec, d.group));
     const { pipeline, layout } = g.pipelines.get(spec.wgsl, spec.label, d.reads.length, d.writes.length, spec.meta !== null);
     const group = bindDispatch(g, d, layout);
     if (group instanceof Error) {

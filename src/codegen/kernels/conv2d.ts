@@ -1,6 +1,7 @@
 // Convolution kernel templates (NCHW input, OIHW weight): forward, backward-data and backward-weight,
 // each an implicit GEMM whose register tile is several channels × a run of pixels of one image row.
-import type { KernelSource, KernelTemplate } from '../kernel_template.js';
+import type { KernelContext, KernelSource, KernelTemplate } from '../kernel_template.js';
+import { laneRowConv, laneWeightConv } from './conv2d_subgroup.js';
 import { sizeOf, type Attrs, type Shape } from '../../graph/types.js';
 import { dispatchGroups, emptyKernel, groupedEntry, last } from './matmul.js';
 
@@ -32,21 +33,38 @@ const i32 = (v: number) => `${v}i`;
  * lavapipe, a broadcast on GPUs) × `tp` neighbouring pixels of one output row. Along the row the
  * taps of the tp pixels overlap, so one segment of the input row is loaded and reused KW times.
  */
-interface RowTiledConv {
+export interface RowTiledConv {
   /** Output planes (channels, rows, cols), input planes (channels, rows, cols), batch. */
   outC: number; outH: number; outW: number;
   inC: number; inH: number; inW: number;
   batch: number;
   KH: number; KW: number;
-  /** Segment length and, for segment index j, the i32 column expression and its validity (which may name it `seg<j>`). */
-  segment: number;
-  column: (j: string) => { index: string; valid: string };
-  /** For an output row and tap row kh: the i32 row of the input plane and its validity (which may name it `r`). */
-  row: (outRow: string, kh: string) => { index: string; valid: string };
+  /**
+   * Segment length and, for segment index j (an i32 expression), the i32 column it reads and
+   * that column's validity, given the name of a variable holding the column.
+   */
+  segment: (tilePixels: number) => number;
+  column: (j: string) => { index: string; valid: (at: string) => string };
+  /** For an output row and tap row kh: the i32 row of the input plane and its validity (given its name). */
+  row: (outRow: string, kh: string) => { index: string; valid: (at: string) => string };
   /** Weight element for (output channel, reduction channel, kh, kw). */
   weight: (oc: string, rc: string, kh: string, kw: number) => string;
   /** Segment index read by output pixel p at tap kw. */
   tap: (p: number, kw: number) => number;
+}
+
+/**
+ * Opens the loops over reduction channels `rc` and tap rows `kh` of a row-tiled kernel (the
+ * caller closes both): `rowAt` is where input row r of image n starts, `rowOk` whether it exists.
+ */
+export function openReductionLoops(s: RowTiledConv, emit: (line: string) => void): void {
+  emit(`  for (var rc = 0u; rc < ${s.inC}u; rc++) {`);
+  emit(`    let plane = (n * ${s.inC}u + rc) * ${s.inH * s.inW}u;`);
+  emit(`    for (var kh = 0u; kh < ${s.KH}u; kh++) {`);
+  const r = s.row('outRow', 'kh');
+  emit(`      let r = ${r.index};`);
+  emit(`      let rowOk = ${r.valid('r')};`);
+  emit(`      let rowAt = plane + u32(clamp(r, 0i, ${i32(last(s.inH))})) * ${s.inW}u;`);
 }
 
 function rowTiled(s: RowTiledConv, tc: number, tp: number, wg: number): KernelSource {
@@ -65,22 +83,17 @@ function rowTiled(s: RowTiledConv, tc: number, tp: number, wg: number): KernelSo
   emit(`  let col0 = (t % ${wTiles}u) * ${tp}u;`);
   emit(`  let outRow = (t / ${wTiles}u) % ${s.outH}u;`);
   emit(`  let n = t / ${wTiles * s.outH}u;`);
-  for (const j of range(s.segment)) {
-    const c = s.column(`${j}`);
+  const segment = s.segment(tp);
+  for (const j of range(segment)) {
+    const c = s.column(i32(j));
     emit(`  let seg${j} = ${c.index};`);
-    emit(`  let colOk${j} = ${c.valid};`);
+    emit(`  let colOk${j} = ${c.valid(`seg${j}`)};`);
     emit(`  let colAt${j} = u32(clamp(seg${j}, 0i, ${i32(last(s.inW))}));`);
   }
   for (const c of range(tc)) emit(`  let oc${c} = min(c0 + ${c}u, ${last(s.outC)}u);`);
   for (const c of range(tc)) for (const p of range(tp)) emit(`  var acc${c}_${p} = 0.0;`);
-  emit(`  for (var rc = 0u; rc < ${s.inC}u; rc++) {`);
-  emit(`    let plane = (n * ${s.inC}u + rc) * ${s.inH * s.inW}u;`);
-  emit(`    for (var kh = 0u; kh < ${s.KH}u; kh++) {`);
-  const r = s.row('outRow', 'kh');
-  emit(`      let r = ${r.index};`);
-  emit(`      let rowOk = ${r.valid};`);
-  emit(`      let rowAt = plane + u32(clamp(r, 0i, ${i32(last(s.inH))})) * ${s.inW}u;`);
-  for (const j of range(s.segment)) emit(`      let x${j} = select(0.0, in0[rowAt + colAt${j}], rowOk && colOk${j});`);
+  openReductionLoops(s, emit);
+  for (const j of range(segment)) emit(`      let x${j} = select(0.0, in0[rowAt + colAt${j}], rowOk && colOk${j});`);
   for (const c of range(tc)) {
     for (const kw of range(s.KW)) {
       emit(`      let w${c}_${kw} = ${s.weight(`oc${c}`, 'rc', 'kh', kw)};`);
@@ -119,25 +132,34 @@ function rowTile(tuning: Readonly<Record<string, number>>, outC: number, outW: n
   return [tc, Math.min(tp, outW)];
 }
 
-/** y = conv2d(x, w). Tuning: tileChannels, tilePixels (see rowTile), workgroupSize (64). */
+/**
+ * Subgroup kernels (conv2d_subgroup.ts) when the device has subgroups and the output has at least
+ * a subgroup's worth of channels (tuning subgroups: 0 turns them off; lanePixels caps the pixels a
+ * lane holds, 56: the 50-column rows of the Siamese dx in one tile); otherwise the row-tiled kernel.
+ */
+function useSubgroups(ctx: KernelContext, channels: number): boolean {
+  return ctx.subgroupSize > 0 && (ctx.tuning.subgroups ?? 1) !== 0 && channels >= ctx.subgroupSize;
+}
+
+function rowConv(ctx: KernelContext, s: RowTiledConv): KernelSource {
+  const wg = ctx.tuning.workgroupSize ?? 64;
+  if (useSubgroups(ctx, s.outC)) return laneRowConv(s, ctx.subgroupSize, ctx.tuning.lanePixels ?? 56, wg);
+  const [tc, tp] = rowTile(ctx.tuning, s.outC, s.outW);
+  return rowTiled(s, tc, tp, wg);
+}
+
+/** y = conv2d(x, w). Tuning: see rowConv, rowTile; workgroupSize (64). */
 export const conv2dKernel: KernelTemplate = (ctx) => {
   if (sizeOf(ctx.outShape) === 0) return emptyKernel();
   const g = convGeometry(ctx.inShapes[0], ctx.inShapes[1], ctx.outShape, ctx.attrs);
-  const [tc, tp] = rowTile(ctx.tuning, g.O, g.OW);
-  return rowTiled({
+  return rowConv(ctx, {
     outC: g.O, outH: g.OH, outW: g.OW, inC: g.C, inH: g.H, inW: g.W, batch: g.N, KH: g.KH, KW: g.KW,
-    segment: (tp - 1) * g.SW + g.KW,
-    column: (j) => {
-      const index = `i32(col0 * ${g.SW}u) - ${i32(g.PW)} + ${i32(Number(j))}`;
-      return { index, valid: `u32(seg${j}) < ${g.W}u` };
-    },
-    row: (outRow, kh) => {
-      const index = `i32(${outRow} * ${g.SH}u + ${kh}) - ${i32(g.PH)}`;
-      return { index, valid: `u32(r) < ${g.H}u` };
-    },
+    segment: (pixels) => (pixels - 1) * g.SW + g.KW,
+    column: (j) => ({ index: `i32(col0 * ${g.SW}u) - ${i32(g.PW)} + ${j}`, valid: (at) => `u32(${at}) < ${g.W}u` }),
+    row: (outRow, kh) => ({ index: `i32(${outRow} * ${g.SH}u + ${kh}) - ${i32(g.PH)}`, valid: (at) => `u32(${at}) < ${g.H}u` }),
     weight: (oc, rc, kh, kw) => weightAt(g, oc, rc, kh, kw),
     tap: (p, kw) => p * g.SW + kw,
-  }, tc, tp, ctx.tuning.workgroupSize ?? 64);
+  });
 };
 
 /**
@@ -149,25 +171,24 @@ export const conv2dBackwardDataKernel: KernelTemplate = (ctx) => {
   if (sizeOf(ctx.outShape) === 0) return emptyKernel();
   const [dy, w] = ctx.inShapes;
   const g = convGeometry(ctx.outShape, w, dy, ctx.attrs);
-  const [tc, tp] = rowTile(ctx.tuning, g.C, g.W);
   const divides = (v: string, s: number) => (s === 1 ? 'true' : `(${v}) % ${i32(s)} == 0i`);
-  return rowTiled({
+  return rowConv(ctx, {
     outC: g.C, outH: g.H, outW: g.W, inC: g.O, inH: g.OH, inW: g.OW, batch: g.N, KH: g.KH, KW: g.KW,
-    segment: tp + g.KW - 1,
+    segment: (pixels) => pixels + g.KW - 1,
     column: (j) => {
       // Segment j holds output column (col0 + pad − (KW − 1) + j) / stride.
-      const num = `(i32(col0) + ${i32(g.PW - (g.KW - 1) + Number(j))})`;
+      const num = `(i32(col0) + ${i32(g.PW - (g.KW - 1))} + ${j})`;
       const q = g.SW === 1 ? num : `(${num} / ${i32(g.SW)})`;
-      return { index: q, valid: `${num} >= 0i && ${divides(num, g.SW)} && ${q} < ${i32(g.OW)}` };
+      return { index: q, valid: () => `${num} >= 0i && ${divides(num, g.SW)} && ${q} < ${i32(g.OW)}` };
     },
     row: (outRow, kh) => {
       const num = `(i32(${outRow}) + ${i32(g.PH)} - i32(${kh}))`;
       const q = g.SH === 1 ? num : `(${num} / ${i32(g.SH)})`;
-      return { index: q, valid: `${num} >= 0i && ${divides(num, g.SH)} && ${q} < ${i32(g.OH)}` };
+      return { index: q, valid: () => `${num} >= 0i && ${divides(num, g.SH)} && ${q} < ${i32(g.OH)}` };
     },
     weight: (oc, rc, kh, kw) => weightAt(g, rc, oc, kh, kw),
     tap: (p, kw) => p - kw + g.KW - 1,
-  }, tc, tp, ctx.tuning.workgroupSize ?? 64);
+  });
 };
 
 /**
@@ -180,11 +201,14 @@ export const conv2dBackwardDataKernel: KernelTemplate = (ctx) => {
  *   first conv of a network (C = 1) has too few (c, kh) to keep a machine busy otherwise
  *   (every load is a gather there, so 2 × 8 by default).
  * tilePixels output columns are loaded per step, reusing one input row segment for all taps.
+ * With subgroups (see useSubgroups), laneWeightConv instead.
  */
 export const conv2dBackwardWeightKernel: KernelTemplate = (ctx) => {
   if (sizeOf(ctx.outShape) === 0) return emptyKernel();
   const [x, dy] = ctx.inShapes;
   const g = convGeometry(x, ctx.outShape, dy, ctx.attrs);
+  // Above 64 taps a lane's accumulators would not fit in registers.
+  if (useSubgroups(ctx, g.O) && g.KH * g.KW <= 64) return laneWeightConv(g, ctx.subgroupSize, ctx.tuning);
   const wg = ctx.tuning.workgroupSize ?? 64;
   const split = ctx.tuning.splitRows ?? (g.C * g.KH < wg ? 1 : 0);
   return split ? weightSplitRows(g, ctx.tuning, wg) : weightPerTapRow(g, ctx.tuning, wg);

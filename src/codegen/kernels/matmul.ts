@@ -17,12 +17,14 @@ export function linearGroup(groups: number): string {
 
 /**
  * The entry point of a kernel over `groups` workgroups of `wg` lanes: `group` is the workgroup's
- * index, and groups past the end exit (uniformly, before any barrier).
+ * index, and groups past the end exit (uniformly, before any barrier). `withLane` also binds
+ * `lane`, the invocation's index in its subgroup.
  */
-export function groupedEntry(wg: number, groups: number): string[] {
+export function groupedEntry(wg: number, groups: number, withLane = false): string[] {
+  const lane = withLane ? ', @builtin(subgroup_invocation_id) lane: u32' : '';
   return [
     `@compute @workgroup_size(${wg})`,
-    'fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {',
+    `fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>${lane}) {`,
     `  let group = ${linearGroup(groups)};`,
     `  if (group >= ${groups}u) { return; }`,
   ];

@@ -1,0 +1,149 @@
+// Convolution kernels for devices with subgroups: the lanes of a subgroup own neighbouring output
+// channels of the same pixels, so the input values they all need are loaded once and shuffled.
+//
+// Why: on lavapipe every load costs about as much as ten FMAs, whether it is a gather or a value
+// all lanes share, while a shuffle within a subgroup costs about one. The row-tiled kernels of
+// conv2d.ts spend most of their time loading; these load a value once per subgroup instead of
+// once per lane (the Siamese 64→64 5×5 convolution: about 3× the GFLOP/s on lavapipe).
+import type { KernelSource } from '../kernel_template.js';
+import { openReductionLoops, type ConvGeometry, type RowTiledConv } from './conv2d.js';
+import { dispatchGroups, groupedEntry, last } from './matmul.js';
+
+const range = (n: number) => [...Array(n).keys()];
+const i32 = (v: number) => `${v}i`;
+
+/** A workgroup size that is a whole number of subgroups, near the one asked for. */
+export function lanesPerWorkgroup(asked: number, subgroup: number): number {
+  return Math.max(subgroup, Math.floor(asked / subgroup) * subgroup);
+}
+
+/**
+ * Forward and backward-data (same shape of loop as conv2d.ts's rowTiled): subgroup lane l owns
+ * output channel c0 + l; the subgroup owns up to `maxPixels` pixels of one output row, all held
+ * in registers (a whole row of the Siamese network's second layer). For each reduction channel
+ * and tap row the subgroup loads the input segment those pixels read, lane l taking elements
+ * l, l + S, …, and every lane reads the segment through subgroupShuffle. Each lane loads its own
+ * channel's KW weights.
+ */
+export function laneRowConv(s: RowTiledConv, S: number, maxPixels: number, workgroupSize: number): KernelSource {
+  const wg = lanesPerWorkgroup(workgroupSize, S);
+  const perGroup = wg / S;
+  const cGroups = Math.ceil(s.outC / S);
+  // Rows split into equal tiles: 101 columns as 3 × 34, not 48 + 48 + 5.
+  const wTiles = Math.ceil(s.outW / Math.max(1, maxPixels));
+  const tp = Math.ceil(s.outW / wTiles);
+  const tiles = s.batch * s.outH * wTiles;
+  const groups = cGroups * Math.ceil(tiles / perGroup);
+  const segment = s.segment(tp);
+  const chunks = Math.ceil(segment / S);
+  const L: string[] = [];
+  const emit = (line: string) => L.push(line);
+  groupedEntry(wg, groups, true).forEach(emit);
+  emit(`  let ocWanted = (group % ${cGroups}u) * ${S}u + lane;`);
+  emit(`  let oc = min(ocWanted, ${last(s.outC)}u);`);
+  emit(`  let tile = (group / ${cGroups}u) * ${perGroup}u + lid.x / ${S}u;`);
+  // Surplus subgroups compute a clamped tile and store nothing: no lane leaves the loop early.
+  emit(`  let t = min(tile, ${last(tiles)}u);`);
+  emit(`  let col0 = (t % ${wTiles}u) * ${tp}u;`);
+  emit(`  let outRow = (t / ${wTiles}u) % ${s.outH}u;`);
+  emit(`  let n = t / ${wTiles * s.outH}u;`);
+  for (const m of range(chunks)) {
+    const c = s.column(`(${i32(m * S)} + i32(lane))`);
+    emit(`  let seg${m} = ${c.index};`);
+    emit(`  let colOk${m} = ${c.valid(`seg${m}`)};`);
+    emit(`  let colAt${m} = u32(clamp(seg${m}, 0i, ${i32(last(s.inW))}));`);
+  }
+  for (const p of range(tp)) emit(`  var acc${p} = 0.0;`);
+  // Which (pixel, tap) pairs read segment element j.
+  const readers = range(segment).map((j) => range(tp).flatMap((p) => range(s.KW).filter((kw) => s.tap(p, kw) === j).map((kw) => [p, kw])));
+  openReductionLoops(s, emit);
+  for (const m of range(chunks)) emit(`      let v${m} = select(0.0, in0[rowAt + colAt${m}], rowOk && colOk${m});`);
+  for (const kw of range(s.KW)) emit(`      let w${kw} = ${s.weight('oc', 'rc', 'kh', kw)};`);
+  for (const j of range(segment)) {
+    if (readers[j].length === 0) continue;
+    emit(`      let x${j} = subgroupShuffle(v${Math.floor(j / S)}, ${j % S}u);`);
+    for (const [p, kw] of readers[j]) emit(`      acc${p} += w${kw} * x${j};`);
+  }
+  emit(`    }`);
+  emit(`  }`);
+  emit(`  if (tile < ${tiles}u && ocWanted < ${s.outC}u) {`);
+  emit(`    let base = ((n * ${s.outC}u + oc) * ${s.outH}u + outRow) * ${s.outW}u + col0;`);
+  for (const p of range(tp)) {
+    const store = `{ let o = base + ${p}u; out0[o] = epilogue(acc${p}, o); }`;
+    emit(wTiles * tp === s.outW ? `    ${store}` : `    if (col0 + ${p}u < ${s.outW}u) ${store}`);
+  }
+  emit(`  }`);
+  emit(`}`);
+  return { body: L.join('\n'), workgroups: dispatchGroups(groups), subgroups: true };
+}
+
+/**
+ * dw = conv2dBackwardWeight(x, dy) with lane l of a subgroup owning output channel o0 + l and all
+ * KH × KW taps of one input channel c (KH·KW accumulators). The subgroups of a workgroup split
+ * the image rows and add their sums in workgroup memory. Per run of `tilePixels` output columns
+ * each lane loads its own dy values; the x segment of each tap row is loaded once per subgroup
+ * and shuffled.
+ */
+export function laneWeightConv(g: ConvGeometry, S: number, tuning: Readonly<Record<string, number>>): KernelSource {
+  const taps = g.KH * g.KW;
+  // Partial sums must fit the 16 KiB of workgroup memory every WebGPU device has.
+  const wg = lanesPerWorkgroup(Math.min(tuning.workgroupSize ?? 64, Math.floor(4096 / taps)), S);
+  const perGroup = wg / S;
+  const oGroups = Math.ceil(g.O / S);
+  const groups = oGroups * g.C;
+  const rows = g.N * g.OH;
+  const tp = Math.min(tuning.tilePixels ?? 8, g.OW);
+  const steps = Math.ceil(g.OW / tp);
+  const segment = (tp - 1) * g.SW + g.KW;
+  const chunks = Math.ceil(segment / S);
+  const L: string[] = [];
+  const emit = (line: string) => L.push(line);
+  emit(`var<workgroup> tapPartial: array<f32, ${taps * wg}>;`);
+  groupedEntry(wg, groups, true).forEach(emit);
+  emit(`  let o0 = (group % ${oGroups}u) * ${S}u;`);
+  emit(`  let o = min(o0 + lane, ${last(g.O)}u);`);
+  emit(`  let c = group / ${oGroups}u;`);
+  for (const k of range(taps)) emit(`  var acc${k} = 0.0;`);
+  emit(`  for (var row = lid.x / ${S}u; row < ${rows}u; row += ${perGroup}u) {`);
+  emit(`    let n = row / ${g.OH}u;`);
+  emit(`    let oh = row % ${g.OH}u;`);
+  emit(`    let dyRow = ((n * ${g.O}u + o) * ${g.OH}u + oh) * ${g.OW}u;`);
+  emit(`    let xPlane = (n * ${g.C}u + c) * ${g.H * g.W}u;`);
+  emit(`    for (var s = 0u; s < ${steps}u; s++) {`);
+  emit(`      let ow0 = s * ${tp}u;`);
+  for (const p of range(tp)) {
+    const load = `in1[dyRow + min(ow0 + ${p}u, ${last(g.OW)}u)]`;
+    emit(`      let d${p} = ${(steps - 1) * tp + p < g.OW ? load : `select(0.0, ${load}, ow0 + ${p}u < ${g.OW}u)`};`);
+  }
+  for (const kh of range(g.KH)) {
+    emit(`      {`);
+    emit(`        let ih = i32(oh * ${g.SH}u) + ${i32(kh - g.PH)};`);
+    emit(`        let rowOk = u32(ih) < ${g.H}u;`);
+    emit(`        let xRow = xPlane + u32(clamp(ih, 0i, ${i32(last(g.H))})) * ${g.W}u;`);
+    for (const m of range(chunks)) {
+      emit(`        let iw${m} = i32(ow0 * ${g.SW}u) + ${i32(m * S - g.PW)} + i32(lane);`);
+      emit(`        let v${m} = select(0.0, in0[xRow + u32(clamp(iw${m}, 0i, ${i32(last(g.W))}))], rowOk && u32(iw${m}) < ${g.W}u);`);
+    }
+    for (const j of range(segment)) emit(`        let x${j} = subgroupShuffle(v${Math.floor(j / S)}, ${j % S}u);`);
+    for (const kw of range(g.KW)) {
+      emit(`        acc${kh * g.KW + kw} += ${range(tp).map((p) => `d${p} * x${p * g.SW + kw}`).join(' + ')};`);
+    }
+    emit(`      }`);
+  }
+  emit(`    }`);
+  emit(`  }`);
+  for (const k of range(taps)) emit(`  tapPartial[${k * wg}u + lid.x] = acc${k};`);
+  emit(`  workgroupBarrier();`);
+  emit(`  for (var q = lid.x; q < ${S * taps}u; q += ${wg}u) {`);
+  emit(`    let l = q % ${S}u;`);
+  emit(`    let k = q / ${S}u;`);
+  emit(`    if (o0 + l < ${g.O}u) {`);
+  emit(`      var sum = 0.0;`);
+  emit(`      for (var h = 0u; h < ${perGroup}u; h++) { sum += tapPartial[k * ${wg}u + h * ${S}u + l]; }`);
+  emit(`      let i = ((o0 + l) * ${g.C}u + c) * ${taps}u + k;`);
+  emit(`      out0[i] = epilogue(sum, i);`);
+  emit(`    }`);
+  emit(`  }`);
+  emit(`}`);
+  return { body: L.join('\n'), workgroups: dispatchGroups(groups), subgroups: true };
+}
