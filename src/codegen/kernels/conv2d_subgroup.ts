@@ -80,9 +80,13 @@ export function laneRowConv(s: RowTiledConv, S: number, maxPixels: number, workg
 /**
  * dw = conv2dBackwardWeight(x, dy) with lane l of a subgroup owning output channel o0 + l and all
  * KH × KW taps of one input channel c (KH·KW accumulators). The subgroups of a workgroup split
- * the image rows and add their sums in workgroup memory. Per run of `tilePixels` output columns
- * each lane loads its own dy values; the x segment of each tap row is loaded once per subgroup
- * and shuffled.
+ * the work and add their sums in workgroup memory. Per run of `tilePixels` output columns each
+ * lane loads its own dy values; x rows are loaded once per subgroup and shuffled. Two orders:
+ * - stride 1 down the image (default when SH = 1; tuning slideRows: 0 turns it off): a subgroup
+ *   walks a strip of columns from the top row to the bottom, keeping the KH input rows that the
+ *   current output row reads in registers, so each x row is loaded and shuffled once, not KH
+ *   times (lavapipe spills the window to the stack, which costs far less than loads);
+ * - otherwise subgroups split the (image, output row) pairs and load the KH rows each time.
  */
 export function laneWeightConv(g: ConvGeometry, S: number, tuning: Readonly<Record<string, number>>): KernelSource {
   const taps = g.KH * g.KW;
@@ -91,11 +95,8 @@ export function laneWeightConv(g: ConvGeometry, S: number, tuning: Readonly<Reco
   const perGroup = wg / S;
   const oGroups = Math.ceil(g.O / S);
   const groups = oGroups * g.C;
-  const rows = g.N * g.OH;
   const tp = Math.min(tuning.tilePixels ?? 8, g.OW);
-  const steps = Math.ceil(g.OW / tp);
-  const segment = (tp - 1) * g.SW + g.KW;
-  const chunks = Math.ceil(segment / S);
+  const w: WeightLoop = { g, S, tp, steps: Math.ceil(g.OW / tp), segment: (tp - 1) * g.SW + g.KW, perGroup };
   const L: string[] = [];
   const emit = (line: string) => L.push(line);
   emit(`var<workgroup> tapPartial: array<f32, ${taps * wg}>;`);
@@ -104,34 +105,8 @@ export function laneWeightConv(g: ConvGeometry, S: number, tuning: Readonly<Reco
   emit(`  let o = min(o0 + lane, ${last(g.O)}u);`);
   emit(`  let c = group / ${oGroups}u;`);
   for (const k of range(taps)) emit(`  var acc${k} = 0.0;`);
-  emit(`  for (var row = lid.x / ${S}u; row < ${rows}u; row += ${perGroup}u) {`);
-  emit(`    let n = row / ${g.OH}u;`);
-  emit(`    let oh = row % ${g.OH}u;`);
-  emit(`    let dyRow = ((n * ${g.O}u + o) * ${g.OH}u + oh) * ${g.OW}u;`);
-  emit(`    let xPlane = (n * ${g.C}u + c) * ${g.H * g.W}u;`);
-  emit(`    for (var s = 0u; s < ${steps}u; s++) {`);
-  emit(`      let ow0 = s * ${tp}u;`);
-  for (const p of range(tp)) {
-    const load = `in1[dyRow + min(ow0 + ${p}u, ${last(g.OW)}u)]`;
-    emit(`      let d${p} = ${(steps - 1) * tp + p < g.OW ? load : `select(0.0, ${load}, ow0 + ${p}u < ${g.OW}u)`};`);
-  }
-  for (const kh of range(g.KH)) {
-    emit(`      {`);
-    emit(`        let ih = i32(oh * ${g.SH}u) + ${i32(kh - g.PH)};`);
-    emit(`        let rowOk = u32(ih) < ${g.H}u;`);
-    emit(`        let xRow = xPlane + u32(clamp(ih, 0i, ${i32(last(g.H))})) * ${g.W}u;`);
-    for (const m of range(chunks)) {
-      emit(`        let iw${m} = i32(ow0 * ${g.SW}u) + ${i32(m * S - g.PW)} + i32(lane);`);
-      emit(`        let v${m} = select(0.0, in0[xRow + u32(clamp(iw${m}, 0i, ${i32(last(g.W))}))], rowOk && u32(iw${m}) < ${g.W}u);`);
-    }
-    for (const j of range(segment)) emit(`        let x${j} = subgroupShuffle(v${Math.floor(j / S)}, ${j % S}u);`);
-    for (const kw of range(g.KW)) {
-      emit(`        acc${kh * g.KW + kw} += ${range(tp).map((p) => `d${p} * x${p * g.SW + kw}`).join(' + ')};`);
-    }
-    emit(`      }`);
-  }
-  emit(`    }`);
-  emit(`  }`);
+  if (g.SH === 1 && (tuning.slideRows ?? 1) !== 0) slidingRows(w, emit);
+  else rowPairs(w, emit);
   for (const k of range(taps)) emit(`  tapPartial[${k * wg}u + lid.x] = acc${k};`);
   emit(`  workgroupBarrier();`);
   emit(`  for (var q = lid.x; q < ${S * taps}u; q += ${wg}u) {`);
@@ -146,4 +121,89 @@ export function laneWeightConv(g: ConvGeometry, S: number, tuning: Readonly<Reco
   emit(`  }`);
   emit(`}`);
   return { body: L.join('\n'), workgroups: dispatchGroups(groups), subgroups: true };
+}
+
+interface WeightLoop {
+  g: ConvGeometry;
+  S: number;
+  /** Output columns per step, steps per row, x segment a step reads, subgroups per workgroup. */
+  tp: number;
+  steps: number;
+  segment: number;
+  perGroup: number;
+}
+
+/** The tp dy values of output row `dyRow` at columns ow0…: each lane its own channel's. */
+function loadDy(w: WeightLoop, emit: (line: string) => void, indent: string): void {
+  const { g, tp, steps } = w;
+  for (const p of range(tp)) {
+    const load = `in1[dyRow + min(ow0 + ${p}u, ${last(g.OW)}u)]`;
+    emit(`${indent}let d${p} = ${(steps - 1) * tp + p < g.OW ? load : `select(0.0, ${load}, ow0 + ${p}u < ${g.OW}u)`};`);
+  }
+}
+
+/**
+ * Loads input row `ih` (an i32 expression) of plane xPlane at the step's columns, once per
+ * subgroup, into `${name}<j>`: existing vars when `assign`, else new values in a block that
+ * `use` (given the block's indent) reads before it closes.
+ */
+function loadXRow(w: WeightLoop, emit: (line: string) => void, indent: string, ih: string, name: string,
+  assign: boolean, use?: (inner: string) => void): void {
+  const { g, S } = w;
+  emit(`${indent}{`);
+  emit(`${indent}  let ih = ${ih};`);
+  emit(`${indent}  let rowOk = u32(ih) < ${g.H}u;`);
+  emit(`${indent}  let xRow = xPlane + u32(clamp(ih, 0i, ${i32(last(g.H))})) * ${g.W}u;`);
+  for (const m of range(Math.ceil(w.segment / S))) {
+    emit(`${indent}  let iw${m} = i32(ow0 * ${g.SW}u) + ${i32(m * S - g.PW)} + i32(lane);`);
+    emit(`${indent}  let v${m} = select(0.0, in0[xRow + u32(clamp(iw${m}, 0i, ${i32(last(g.W))}))], rowOk && u32(iw${m}) < ${g.W}u);`);
+  }
+  for (const j of range(w.segment)) emit(`${indent}  ${assign ? '' : 'let '}${name}${j} = subgroupShuffle(v${Math.floor(j / S)}, ${j % S}u);`);
+  use?.(`${indent}  `);
+  emit(`${indent}}`);
+}
+
+/** acc[kh][kw] += Σ_p d_p · x[p·SW + kw] for tap row kh, with x segment `${name}<j>`. */
+function accumulateRow(w: WeightLoop, emit: (line: string) => void, indent: string, name: string, kh: number): void {
+  const { g, tp } = w;
+  for (const kw of range(g.KW)) {
+    emit(`${indent}acc${kh * g.KW + kw} += ${range(tp).map((p) => `d${p} * ${name}${p * g.SW + kw}`).join(' + ')};`);
+  }
+}
+
+function slidingRows(w: WeightLoop, emit: (line: string) => void): void {
+  const { g, S, steps, perGroup, segment } = w;
+  // Window slot k holds input row oh − PH + k of the current output row oh.
+  for (const k of range(g.KH)) for (const j of range(segment)) emit(`  var win${k}_${j} = 0.0;`);
+  emit(`  for (var strip = lid.x / ${S}u; strip < ${g.N * steps}u; strip += ${perGroup}u) {`);
+  emit(`    let n = strip / ${steps}u;`);
+  emit(`    let ow0 = (strip % ${steps}u) * ${w.tp}u;`);
+  emit(`    let xPlane = (n * ${g.C}u + c) * ${g.H * g.W}u;`);
+  // Slots 1…KH−1 as they stand before output row 0 (rows −PH … KH−2−PH).
+  for (const k of range(g.KH).slice(1)) loadXRow(w, emit, '    ', i32(k - 1 - g.PH), `win${k}_`, true);
+  emit(`    for (var oh = 0u; oh < ${g.OH}u; oh++) {`);
+  for (const k of range(g.KH - 1)) for (const j of range(segment)) emit(`      win${k}_${j} = win${k + 1}_${j};`);
+  loadXRow(w, emit, '      ', `i32(oh) + ${i32(g.KH - 1 - g.PH)}`, `win${g.KH - 1}_`, true);
+  emit(`      let dyRow = ((n * ${g.O}u + o) * ${g.OH}u + oh) * ${g.OW}u;`);
+  loadDy(w, emit, '      ');
+  for (const kh of range(g.KH)) accumulateRow(w, emit, '      ', `win${kh}_`, kh);
+  emit(`    }`);
+  emit(`  }`);
+}
+
+function rowPairs(w: WeightLoop, emit: (line: string) => void): void {
+  const { g, S, steps, perGroup } = w;
+  emit(`  for (var row = lid.x / ${S}u; row < ${g.N * g.OH}u; row += ${perGroup}u) {`);
+  emit(`    let n = row / ${g.OH}u;`);
+  emit(`    let oh = row % ${g.OH}u;`);
+  emit(`    let dyRow = ((n * ${g.O}u + o) * ${g.OH}u + oh) * ${g.OW}u;`);
+  emit(`    let xPlane = (n * ${g.C}u + c) * ${g.H * g.W}u;`);
+  emit(`    for (var s = 0u; s < ${steps}u; s++) {`);
+  emit(`      let ow0 = s * ${w.tp}u;`);
+  loadDy(w, emit, '      ');
+  for (const kh of range(g.KH)) {
+    loadXRow(w, emit, '      ', `i32(oh * ${g.SH}u) + ${i32(kh - g.PH)}`, 'x', false, (inner) => accumulateRow(w, emit, inner, 'x', kh));
+  }
+  emit(`    }`);
+  emit(`  }`);
 }
