@@ -47,6 +47,15 @@ function naiveMatmul(M: number, K: number, N: number): KernelTemplate {
     `  for (var k = 0u; k < ${K}u; k++) { s += in0[m * ${K}u + k] * in1[k * ${N}u + n]; }`);
 }
 
+/** The plain kernel for any dot: A and B read through the strides of their layouts. */
+function naiveDot(a: number[], b: number[], ta: boolean, tb: boolean): KernelTemplate {
+  const [M, K] = ta ? [a[1], a[0]] : a;
+  const N = tb ? b[0] : b[1];
+  const aAt = ta ? `k * ${M}u + m` : `m * ${K}u + k`;
+  const bAt = tb ? `n * ${K}u + k` : `k * ${N}u + n`;
+  return naive(M * N, `  let m = i / ${N}u; let n = i % ${N}u;`, `  for (var k = 0u; k < ${K}u; k++) { s += in0[${aAt}] * in1[${bAt}]; }`);
+}
+
 function naiveConv(g: ConvGeometry): KernelTemplate {
   return naive(g.N * g.O * g.OH * g.OW,
     `  let ow = i % ${g.OW}u; let oh = (i / ${g.OW}u) % ${g.OH}u; let o = (i / ${g.OW * g.OH}u) % ${g.O}u; let n = i / ${g.OW * g.OH * g.O}u;`,
@@ -96,6 +105,17 @@ function jobs(): Job[] {
     inputs: [randomValue([n, n], 1), randomValue([n, n], 2)], attrs: {}, outShape: [n, n],
     template: matmulKernel, baseline: naiveMatmul(n, n, n),
   });
+  // The Siamese network's first dense layer (32 images × 64·21·21 features → 256), as the
+  // training step runs it: forward (weight stored (out, in)), weight gradient, input gradient.
+  const [B, F, U] = [32, 64 * 21 * 21, 256];
+  const dense = (name: string, a: number[], b: number[], ta: boolean, tb: boolean, out: number[], seed: number) => list.push({
+    name, shape: `${a.join('x')}${ta ? 'ᵀ' : ''} · ${b.join('x')}${tb ? 'ᵀ' : ''}`, flops: 2 * B * F * U,
+    inputs: [randomValue(a, seed), randomValue(b, seed + 1)], attrs: { transposeA: ta, transposeB: tb }, outShape: out,
+    template: matmulKernel, baseline: naiveDot(a, b, ta, tb),
+  });
+  dense('dense', [B, F], [U, F], false, true, [B, U], 11);
+  dense('dense dW', [B, U], [B, F], true, false, [U, F], 13);
+  dense('dense dx', [B, U], [U, F], false, false, [B, F], 15);
   // The workgroup-memory tiling meant for real GPUs, on the same adapter for comparison.
   list.push({ ...list[0], name: 'matmul (workgroupTiling)',
     template: (ctx) => matmulKernel({ ...ctx, tuning: { workgroupTiling: 1, tileM: 4, tileN: 4, ...ctx.tuning } }) });
