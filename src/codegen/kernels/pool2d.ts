@@ -127,45 +127,54 @@ function tilesInput(g: PoolGeometry): boolean {
 
 /**
  * pool2dBackward for tiling windows, one invocation per window: it reads the window once and
- * writes each of its elements (5x fewer reads than visiting windows from every element). The
- * last row and column of windows also zero the input left over past them (101 → 50 leaves one).
+ * writes each of its elements (5x fewer reads than visiting windows from every element), in
+ * straight-line code (no loops whose bounds vary by lane: lavapipe masks every access in those).
+ * The last row and column of windows also write the input left over past them (101 → 50 leaves
+ * one), which gets no gradient.
  */
 function perWindowBackward(g: PoolGeometry): { body: string; workgroups: readonly [number, number, number] } {
   const count = g.planes * g.OH * g.OW;
   const L = header(count);
   const emit = (s: string) => L.push(s);
+  const taps = [...Array(g.KH * g.KW).keys()].map((k) => ({ name: `${Math.floor(k / g.KW)}_${k % g.KW}`, offset: Math.floor(k / g.KW) * g.W + (k % g.KW) }));
   emit(`  let ow = i % ${g.OW}u;`);
   emit(`  let oh = (i / ${g.OW}u) % ${g.OH}u;`);
   emit(`  let plane = (i / ${g.OW * g.OH}u) * ${g.H * g.W}u;`);
-  emit(`  let h0 = oh * ${g.KH}u;`);
-  emit(`  let w0 = ow * ${g.KW}u;`);
-  emit(`  let h1 = select(h0 + ${g.KH}u, ${g.H}u, oh == ${g.OH - 1}u);`);
-  emit(`  let w1 = select(w0 + ${g.KW}u, ${g.W}u, ow == ${g.OW - 1}u);`);
+  emit(`  let at = plane + oh * ${g.KH * g.W}u + ow * ${g.KW}u;`);
   emit(`  let dy = in2[i];`);
   if (g.isMax) {
     emit(`  let y = in1[i];`);
     // Only the window's first element (row-major) equal to its maximum takes the gradient.
     emit(`  var found = false;`);
+    for (const t of taps) {
+      emit(`  let hit${t.name} = !found && in0[at + ${t.offset}u] == y;`);
+      emit(`  found = found || hit${t.name};`);
+    }
+    for (const t of taps) emit(`  out0[at + ${t.offset}u] = epilogue(select(0.0, dy, hit${t.name}), at + ${t.offset}u);`);
   } else {
+    emit(`  _ = in0[0];`);
     emit(`  _ = in1[0];`);
+    for (const t of taps) emit(`  out0[at + ${t.offset}u] = epilogue(dy / ${f32(g.KH * g.KW)}, at + ${t.offset}u);`);
   }
-  emit(`  for (var h = h0; h < h1; h++) {`);
-  emit(`    for (var w = w0; w < w1; w++) {`);
-  emit(`      let at = plane + h * ${g.W}u + w;`);
-  emit(`      var grad = 0.0;`);
-  emit(`      if (h < h0 + ${g.KH}u && w < w0 + ${g.KW}u) {`);
-  if (g.isMax) {
-    emit(`        let hit = !found && in0[at] == y;`);
-    emit(`        grad = select(0.0, dy, hit);`);
-    emit(`        found = found || hit;`);
-  } else {
-    emit(`        _ = in0[0];`);
-    emit(`        grad = dy / ${f32(g.KH * g.KW)};`);
+  const extraRows = g.H - g.OH * g.KH;
+  const extraCols = g.W - g.OW * g.KW;
+  if (extraRows > 0) {
+    // Below the last row of windows: this window's columns, and the leftover ones for the last column.
+    emit(`  if (oh == ${g.OH - 1}u) {`);
+    emit(`    let w1 = select(${g.KW}u, ${g.KW + extraCols}u, ow == ${g.OW - 1}u);`);
+    emit(`    for (var h = ${g.OH * g.KH}u; h < ${g.H}u; h++) {`);
+    emit(`      for (var w = 0u; w < w1; w++) { let e = plane + h * ${g.W}u + ow * ${g.KW}u + w; out0[e] = epilogue(0.0, e); }`);
+    emit(`    }`);
+    emit(`  }`);
   }
-  emit(`      }`);
-  emit(`      out0[at] = epilogue(grad, at);`);
-  emit(`    }`);
-  emit(`  }`);
+  if (extraCols > 0) {
+    emit(`  if (ow == ${g.OW - 1}u) {`);
+    emit(`    for (var h = 0u; h < ${g.KH}u; h++) {`);
+    emit(`      for (var w = ${g.OW * g.KW}u; w < ${g.W}u; w++) { let e = plane + (oh * ${g.KH}u + h) * ${g.W}u + w; out0[e] = epilogue(0.0, e); }`);
+    emit(`    }`);
+    emit(`  }`);
+  }
   emit(`}`);
   return { body: L.join('\n'), workgroups: dispatchGroups(Math.ceil(count / WG)) };
 }
+
