@@ -95,21 +95,22 @@ describe('conv2d templates vs CPU references', () => {
 });
 
 describe('conv2d subgroup kernels vs CPU references', () => {
-  // Output channels ≥ the subgroup size in all three directions (one partial group of lanes),
+  // Output channels ≥ the subgroup size S in all three directions (one partial group of lanes),
   // strides and pads, rows split into several tiles with a ragged last one, and workgroups of
-  // one subgroup (dw's row split across subgroups degenerates to none).
-  const cases: [ConvCase, Record<string, number>][] = [
-    [{ x: [2, 9, 7, 60], w: [10, 9, 3, 5], stride: [1, 1], pad: [1, 2] }, {}],
-    [{ x: [1, 8, 9, 11], w: [8, 8, 3, 3], stride: [2, 2], pad: [1, 1] }, {}],
-    [{ x: [3, 16, 6, 5], w: [17, 16, 2, 1], stride: [1, 2], pad: [0, 0] }, { workgroupSize: 8 }],
-    [{ x: [2, 12, 11, 101], w: [8, 12, 5, 5], stride: [1, 1], pad: [0, 0] }, { lanePixels: 7, tilePixels: 5 }],
+  // one subgroup (dw's split across subgroups degenerates to none). Channel counts follow S.
+  const cases: [(S: number) => ConvCase, Record<string, number>][] = [
+    [(S) => ({ x: [2, S + 1, 7, 60], w: [S + 2, S + 1, 3, 5], stride: [1, 1], pad: [1, 2] }), {}],
+    [(S) => ({ x: [1, S, 9, 11], w: [S, S, 3, 3], stride: [2, 2], pad: [1, 1] }), {}],
+    [(S) => ({ x: [3, 2 * S, 6, 5], w: [2 * S + 1, 2 * S, 2, 1], stride: [1, 2], pad: [0, 0] }), { workgroupSize: 1 }],
+    [(S) => ({ x: [2, S + 4, 11, 101], w: [S, S + 4, 5, 5], stride: [1, 1], pad: [0, 0] }), { lanePixels: 7, tilePixels: 5 }],
   ];
-  it.each(cases.map(([c, t], i) => [JSON.stringify(c), c, t, i] as const))('%s', async (_name, c, tuning, i) => {
+  it.each(cases.map(([c, t], i) => [`${JSON.stringify(c(8))} at 8 lanes`, c, t, i] as const))('%s', async (_name, caseFor, tuning, i) => {
     const size = await deviceSubgroupSize();
     if (size === 0) {
       console.warn('skipped: this device has no subgroups of one fixed size');
       return;
     }
+    const c = caseFor(size);
     const y = convOut(c);
     const x = randomValue(c.x, 80 + i);
     const w = randomValue(c.w, 90 + i);
