@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import '../src/graph/ops/nn_kernels.js';
 import { evaluateAny } from '../src/cpu/host_namespace.js';
 import { compileFunction } from '../src/graph/compile.js';
+import { codegenDefaults } from '../src/codegen/emit.js';
 import { getBackend } from '../src/runtime/device.js';
 import { tapDispatches, type Dispatch } from '../src/runtime/executor.js';
 import type { HostValue } from '../src/graph/registry.js';
@@ -136,6 +137,28 @@ describe('heavy ops compiled (hybridized), with fused epilogues', () => {
     const lanes = backend.kind === 'gpu' ? backend.subgroupSize : 0;
     const expected = lanes > 0 && lanes <= 32 ? ['conv2d', 'conv2dBackwardData', 'conv2dBackwardWeight'] : [];
     expect([...new Set(withLanes)].sort()).toEqual(expected);
+  });
+  it('a convolution compiled before the device was known runs with the device\'s subgroups', async () => {
+    const backend = await getBackend();
+    const lanes = backend.kind === 'gpu' ? backend.subgroupSize : 0;
+    const r = rng(11);
+    const [x, w] = [[2, 16, 6, 9], [32, 16, 3, 3]].map((sh) => randomHost(sh, 'any', r));
+    const conv = compileFunction(((F, a, b) => F.conv2d(a, b)) as Fn as TraceFn, { name: 'early' });
+    const dispatched: Dispatch[] = [];
+    // As in a script whose first forward runs while the adapter is still being requested.
+    const saved = codegenDefaults.subgroupSize;
+    codegenDefaults.subgroupSize = 0;
+    tapDispatches((d) => dispatched.push(d));
+    let y: Tensor;
+    try {
+      y = conv(toTensor(x), toTensor(w)) as Tensor;
+    } finally {
+      codegenDefaults.subgroupSize = saved;
+      tapDispatches(null);
+    }
+    expect(dispatched.map((d) => d.spec.wgsl.includes('subgroupShuffle'))).toEqual([false]);
+    expectClose(await y.data(), evaluateAny('conv2d', [x, w], {}).data, 1e-5, 1e-5, 'conv2d');
+    expect(dispatched[0].spec.wgsl.includes('subgroupShuffle')).toBe(lanes > 0 && lanes <= 32);
   });
   it('inference fuses the bias add and the relu into the kernel epilogue', async () => {
     const conv = compileFunction(((F, x, w, b) => F.relu(F.convolution(x, w, b, { pad: [1, 1] }))) as Fn as TraceFn, { name: 'conv' });
