@@ -29,7 +29,7 @@ export function laneRowConv(s: RowTiledConv, S: number, maxPixels: number, workg
   const wg = lanesPerWorkgroup(workgroupSize, S);
   const perGroup = wg / S;
   const cGroups = Math.ceil(s.outC / S);
-  // Rows split into equal tiles: 101 columns as 3 × 34, not 48 + 48 + 5.
+  // Rows split into equal tiles: 101 columns at most 56 a tile as 2 × 51, not 56 + 45.
   const wTiles = Math.ceil(s.outW / Math.max(1, maxPixels));
   const tp = Math.ceil(s.outW / wTiles);
   const tiles = s.batch * s.outH * wTiles;
