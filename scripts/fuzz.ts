@@ -354,13 +354,22 @@ export interface CaseResult {
   fd?: 'passed' | 'skipped' | 'inconclusive';
 }
 
+/** compare() that counts the arrays it checked, for a case's report. */
+function countedCompare(): { check: (what: string, a: ArrayLike<number>, e: ArrayLike<number>, rtol?: number) => void; count: () => number } {
+  let checks = 0;
+  return {
+    check: (what, a, e, rtol) => {
+      compare(what, a, e, rtol);
+      checks++;
+    },
+    count: () => checks,
+  };
+}
+
 export async function runGraphCase(seed: number, program = randomProgram(seed)): Promise<CaseResult> {
   const code = programCode(program);
-  let checks = 0;
-  const check = (what: string, a: ArrayLike<number>, e: ArrayLike<number>, rtol?: number) => {
-    compare(what, a, e, rtol);
-    checks++;
-  };
+  const counted = countedCompare();
+  const check = counted.check;
   let fdResult: CaseResult['fd'] = 'skipped';
   try {
     const r = rng(seed * 31 + 7);
@@ -404,10 +413,10 @@ export async function runGraphCase(seed: number, program = randomProgram(seed)):
 
     // Finite differences on the CPU along a random direction (unless the segment crosses a kink).
     fdResult = directionalCheck(program, hosts, heads, ref.grads, r);
-    if (fdResult === 'passed') checks++;
+    const checks = counted.count() + (fdResult === 'passed' ? 1 : 0);
     return { kind: 'graph', seed, ok: true, code, checks, fd: fdResult };
   } catch (e) {
-    return { kind: 'graph', seed, ok: false, code, checks, error: describeError(e), fd: fdResult };
+    return { kind: 'graph', seed, ok: false, code, checks: counted.count(), error: describeError(e), fd: fdResult };
   }
 }
 
@@ -652,11 +661,8 @@ export function buildBlock(c: BlockCase): InstanceType<typeof gluon.nn.HybridSeq
 
 export async function runBlockCase(seed: number, spec = randomBlock(seed)): Promise<CaseResult> {
   const code = blockCode(spec);
-  let checks = 0;
-  const check = (what: string, a: ArrayLike<number>, e: ArrayLike<number>, rtol?: number) => {
-    compare(what, a, e, rtol);
-    checks++;
-  };
+  const counted = countedCompare();
+  const check = counted.check;
   try {
     const r = rng(seed * 13 + 5);
     const tower = buildBlock(spec);
@@ -698,9 +704,9 @@ export async function runBlockCase(seed: number, spec = randomBlock(seed)): Prom
     await run('hybridized');
     await run('hybridized (second call)');
     await flush();
-    return { kind: 'block', seed, ok: true, code, checks };
+    return { kind: 'block', seed, ok: true, code, checks: counted.count() };
   } catch (e) {
-    return { kind: 'block', seed, ok: false, code, checks, error: describeError(e) };
+    return { kind: 'block', seed, ok: false, code, checks: counted.count(), error: describeError(e) };
   }
 }
 

@@ -2,7 +2,7 @@
 // template with an epilogue) into one WGSL compute shader, its bindings and its dispatch size.
 import type { Node } from '../graph/ir.js';
 import { getOp, type ElementwiseOp, type GatherOp, type KernelOp, type ReduceOp, type SourceOp } from '../graph/registry.js';
-import { sizeOf, stridesOf, type DType, type Shape } from '../graph/types.js';
+import { sameShape, sizeOf, stridesOf, type DType, type Shape } from '../graph/types.js';
 import { f32 } from './literals.js';
 import { PRELUDE } from './prelude.js';
 import { SUBGROUP_DIRECTIVES } from './kernel_template.js';
@@ -134,10 +134,6 @@ interface Scope {
   coords: () => string[];
 }
 
-function sameShapeAs(a: Shape, b: Shape): boolean {
-  return a.length === b.length && a.every((d, i) => d === b[i]);
-}
-
 /** Emits `let` lines computing `nodes` (elementwise or source) in a scope; returns nothing. */
 function emitElementwise(w: Writer, nodes: readonly Node[], scope: Scope, binding: Map<Node, string>): void {
   const value = (n: Node): string => {
@@ -148,7 +144,7 @@ function emitElementwise(w: Writer, nodes: readonly Node[], scope: Scope, bindin
     if (!buf) throw new Error(`webgluon internal: ${n.op} %${n.id} has no value in this kernel`);
     let offset: string;
     if (sizeOf(n.shape) === 1) offset = '0u';
-    else if (sameShapeAs(n.shape, scope.iter)) offset = scope.index;
+    else if (sameShape(n.shape, scope.iter)) offset = scope.index;
     else offset = broadcastOffset(w, n.shape, scope.iter, scope.coords());
     const load = `${buf}[${offset}]`;
     const v = w.fresh('x');
@@ -234,11 +230,11 @@ type VectorRead = 'wide' | 'one' | 'row' | 'last';
 function vectorRead(r: Node, iter: Shape): VectorRead | null {
   if (r.dtype !== 'float32') return null;
   if (sizeOf(r.shape) === 1) return 'one';
-  if (sameShapeAs(r.shape, iter)) return 'wide';
+  if (sameShape(r.shape, iter)) return 'wide';
   if (iter.length === 0) return null;
   const last = iter[iter.length - 1];
   const lead = iter.slice(0, -1);
-  if (r.shape.length === iter.length && r.shape[r.shape.length - 1] === 1 && sameShapeAs(r.shape.slice(0, -1), lead)) return 'row';
+  if (r.shape.length === iter.length && r.shape[r.shape.length - 1] === 1 && sameShape(r.shape.slice(0, -1), lead)) return 'row';
   if (r.shape[r.shape.length - 1] === last && sizeOf(r.shape) === last) return 'last';
   return null;
 }
@@ -252,7 +248,7 @@ function vectorizable(group: FusionGroup, reads: readonly Node[], opts: EmitOpti
   const iter = group.outputs[0].shape;
   if (opts.mode !== 'const' || (opts.tuning?.vectorWidth ?? codegenDefaults.vectorWidth) !== 4 || sizeOf(iter) % 4 !== 0) return false;
   if (group.nodes.some((n) => getOp(n.op).kind !== 'elementwise')) return false;
-  if (group.outputs.some((o) => o.dtype !== 'float32' || !sameShapeAs(o.shape, iter))) return false;
+  if (group.outputs.some((o) => o.dtype !== 'float32' || !sameShape(o.shape, iter))) return false;
   return reads.every((r) => vectorRead(r, iter) !== null);
 }
 
@@ -444,7 +440,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 function loadLeaf(w: Writer, n: Node, scope: Scope, binding: Map<Node, string>): string {
   if (n.isScalarConstant) return w.scalar(n.value as number);
   const buf = binding.get(n)!;
-  const offset = sizeOf(n.shape) === 1 ? '0u' : sameShapeAs(n.shape, scope.iter) ? scope.index : broadcastOffset(w, n.shape, scope.iter, scope.coords());
+  const offset = sizeOf(n.shape) === 1 ? '0u' : sameShape(n.shape, scope.iter) ? scope.index : broadcastOffset(w, n.shape, scope.iter, scope.coords());
   const v = w.fresh('x');
   w.line(`let ${v} = ${n.dtype === 'int32' ? `f32(${buf}[${offset}])` : `${buf}[${offset}]`};`);
   return v;

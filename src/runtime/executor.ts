@@ -327,7 +327,7 @@ export async function readStorage(s: Storage): Promise<HostArray> {
     staging.destroy();
     if (gpu !== g) {
       throw new WebgluonError(`reading back ${describeStorage(s)} failed: the GPU device was lost while the read was in flight ` +
-        `(${(e as Error).name}${(e as Error).message ? `: ${(e as Error).message}` : ''}); the next call creates a new device`, );
+        `(${(e as Error).name}${(e as Error).message ? `: ${(e as Error).message}` : ''}); the next call creates a new device`);
     }
     throw new WebgluonError(`reading back ${describeStorage(s)} failed: ${(e as Error).name}: ${(e as Error).message}`);
   }

@@ -3,7 +3,7 @@
 import type { KernelContext, KernelSource, KernelTemplate } from '../kernel_template.js';
 import { laneRowConv, laneWeightConv } from './conv2d_subgroup.js';
 import { sizeOf, type Attrs, type Shape } from '../../graph/types.js';
-import { dispatchGroups, emptyKernel, groupedEntry, last } from './matmul.js';
+import { dispatchGroups, emptyKernel, groupedEntry, last, range } from './matmul.js';
 
 export interface ConvGeometry {
   N: number; C: number; H: number; W: number;
@@ -24,8 +24,8 @@ export function convGeometry(x: Shape, w: Shape, y: Shape, attrs: Attrs): ConvGe
   return { N: x[0], C: x[1], H: x[2], W: x[3], O: w[0], KH: w[2], KW: w[3], OH: y[2], OW: y[3], SH, SW, PH, PW };
 }
 
-const range = (n: number) => [...Array(n).keys()];
-const i32 = (v: number) => `${v}i`;
+/** A WGSL i32 literal. */
+export const i32 = (v: number) => `${v}i`;
 
 /**
  * Shared shape of forward and backward-data: every invocation owns `tc` channels of its output

@@ -6,14 +6,11 @@
 // conv2d.ts spend most of their time loading; these load a value once per subgroup instead of
 // once per lane (the Siamese 64→64 5×5 convolution: about 3× the GFLOP/s on lavapipe).
 import type { KernelSource } from '../kernel_template.js';
-import { openReductionLoops, type ConvGeometry, type RowTiledConv } from './conv2d.js';
-import { dispatchGroups, groupedEntry, last } from './matmul.js';
-
-const range = (n: number) => [...Array(n).keys()];
-const i32 = (v: number) => `${v}i`;
+import { i32, openReductionLoops, type ConvGeometry, type RowTiledConv } from './conv2d.js';
+import { dispatchGroups, groupedEntry, last, range } from './matmul.js';
 
 /** A workgroup size that is a whole number of subgroups, near the one asked for. */
-export function lanesPerWorkgroup(asked: number, subgroup: number): number {
+function lanesPerWorkgroup(asked: number, subgroup: number): number {
   return Math.max(subgroup, Math.floor(asked / subgroup) * subgroup);
 }
 

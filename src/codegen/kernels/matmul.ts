@@ -93,7 +93,8 @@ export const matmulKernel: KernelTemplate = (ctx) => {
   return registerTiled(g, Math.min(tm, g.M), Math.min(tn, g.N), ctx.tuning.workgroupSize ?? 64, ctx.tuning.unrollK ?? 2);
 };
 
-const range = (n: number) => [...Array(n).keys()];
+/** 0 … n − 1, for unrolling loops in emitted code. */
+export const range = (n: number) => [...Array(n).keys()];
 
 /** Column chunks of at most 4, so that a row of the tile is a few vec4 accumulators. */
 function chunks(tn: number): { start: number; width: number }[] {

@@ -9,7 +9,6 @@ import { Parameter } from '../parameter.js';
 
 export type ActivationName = 'relu' | 'sigmoid' | 'tanh' | 'softrelu' | 'softsign';
 
-/** Runs children in order; children are named 0, 1, 2, … */
 /** Runs children in order: the first gets the extra arguments, each later one the previous output. */
 function chain(children: Iterable<unknown>, x: unknown, rest: readonly unknown[]): unknown {
   let out = x;
@@ -21,6 +20,7 @@ function chain(children: Iterable<unknown>, x: unknown, rest: readonly unknown[]
   return out;
 }
 
+/** Runs children in order; children are named 0, 1, 2, … */
 export class Sequential extends Block {
   add(...blocks: Block[]): this {
     for (const b of blocks) this.register(String(this._reg.size), b);
