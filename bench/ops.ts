@@ -5,11 +5,11 @@
 //
 // Times run from submit to queue.onSubmittedWorkDone(); the first run (which includes lavapipe's
 // JIT compile of the pipeline) is reported apart, the rest give the median (and the best).
-import type { KernelTemplate } from '../src/codegen/kernel_template.js';
+import type { KernelTemplate } from '../src/graph/kernel_template.js';
 import { matmulKernel } from '../src/codegen/kernels/matmul.js';
 import { conv2dBackwardDataKernel, conv2dBackwardWeightKernel, conv2dKernel, convGeometry, type ConvGeometry } from '../src/codegen/kernels/conv2d.js';
 import type { HostValue } from '../src/graph/registry.js';
-import { sizeOf, type Attrs, type Shape } from '../src/graph/types.js';
+import { sizeOf, type Attrs, type Shape } from '../src/base/types.js';
 import { deviceSubgroupSize, getDevice, prepare, randomValue } from '../tests/kernels_harness.js';
 
 const argv = process.argv.slice(2);

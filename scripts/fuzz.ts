@@ -14,10 +14,10 @@ import { fileURLToPath } from 'node:url';
 import { HostTensor, host } from '../src/cpu/host_namespace.js';
 import { evaluateGraph } from '../src/cpu/reference.js';
 import { autodiff } from '../src/graph/autodiff.js';
-import { compileFunction } from '../src/graph/compile.js';
+import { compileFunction } from '../src/compiler/compile.js';
 import { getOp, type HostValue } from '../src/graph/registry.js';
 import { trace, type TraceFn } from '../src/graph/trace.js';
-import { sizeOf, type AttrValue, type Shape } from '../src/graph/types.js';
+import { sizeOf, type AttrValue, type Shape } from '../src/base/types.js';
 import { autograd, gluon, init, nd, type Tensor } from '../src/index.js';
 import { flush } from '../src/runtime/executor.js';
 

@@ -58,7 +58,7 @@ for (const d of recorded) {
   }
   const ms = (performance.now() - t0) / repeats;
   // Group the kernels of one plan position (Adam's updates share a label).
-  const label = d.spec.label.replace(/ @ .*$/, '');
+  const label = d.kernel.label.replace(/ @ .*$/, '');
   byLabel.set(label, (byLabel.get(label) ?? 0) + ms);
   total += ms;
 }

@@ -1,13 +1,21 @@
-// The package entry: `import { nd, sym, autograd, gluon, init, runtime } from 'webgluon'`.
+// The package entry for Node: `import { nd, sym, autograd, gluon, init, runtime } from 'webgluon'`.
+// It installs Dawn as the source of GPU devices and a collector for GPU memory held by garbage.
+import './runtime/dawn.js';
+import './runtime/node_gc.js';
 import * as data from './data/index.js';
 import { gluon as nnGluon } from './nn/index.js';
+import { init as initDevice } from './runtime/device.js';
 import { flush } from './runtime/executor.js';
 import { resetStats, stats } from './runtime/stats.js';
 
-export { nd, autograd, Tensor } from './ndarray/index.js';
+export { nd, autograd, Tensor, tidy, keep } from './ndarray/index.js';
 export { sym } from './graph/symbol.js';
 export { init } from './nn/index.js';
+export {
+  WebgluonError, ShapeError, DTypeError, GraphError, DeviceError, DataError, AnomalyError, NoGradientError,
+} from './base/errors.js';
 export type { RuntimeStats } from './runtime/stats.js';
+export type { DeviceInfo, InitOptions } from './runtime/device.js';
 export type { Ops } from './graph/registry.js';
 /** The type of `F` in hybridForward when it runs eagerly: `hybridForward(F: F, x: Tensor)`. */
 export type F = import('./graph/registry.js').Ops<import('./ndarray/tensor.js').Tensor>;
@@ -15,5 +23,8 @@ export type F = import('./graph/registry.js').Ops<import('./ndarray/tensor.js').
 /** gluon: Block, HybridBlock, Parameter, Trainer, nn, loss, data. */
 export const gluon = { ...nnGluon, data };
 
-/** runtime.stats() / resetStats() count kernels and memory; flush() waits for queued GPU work. */
-export const runtime = { stats, resetStats, flush };
+/**
+ * runtime.init({ device }) runs webgluon on a GPUDevice of the caller's; stats() / resetStats()
+ * count kernels and memory; flush() waits for queued GPU work and reports its errors.
+ */
+export const runtime = { init: initDevice, stats, resetStats, flush };

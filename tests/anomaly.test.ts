@@ -2,7 +2,7 @@
 // Inf is reported with its name, the phase (forward or backward) and the ranges of its inputs.
 import { afterEach, describe, expect, it } from 'vitest';
 import { autograd, nd, type Tensor } from '../src/ndarray/index.js';
-import { withOrigin } from '../src/graph/errors.js';
+import { withOrigin } from '../src/base/errors.js';
 import { gluon, init, runtime, type F } from '../src/index.js';
 
 afterEach(() => autograd.detectAnomaly(false));

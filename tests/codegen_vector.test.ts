@@ -3,7 +3,7 @@
 // kernels and the CPU reference, over random shapes.
 import { afterEach, describe, expect, it } from 'vitest';
 import { codegenDefaults } from '../src/codegen/emit.js';
-import { compileFunction } from '../src/graph/compile.js';
+import { compileFunction } from '../src/compiler/compile.js';
 import type { TraceFn } from '../src/graph/trace.js';
 import { autograd, nd, type Tensor } from '../src/ndarray/index.js';
 import { cpuReference, expectClose, randomHost, rng, toTensor } from './compile_helpers.js';
@@ -33,7 +33,7 @@ async function run(width: 1 | 4, shape: number[], seed: number) {
   });
   total.backward();
   const plans = [...f.plans.values()][0];
-  const wgsl = [plans.trainForward!, plans.backward!].flatMap((p) => p.kernels.map((k) => k.spec.wgsl));
+  const wgsl = [plans.trainForward!, plans.backward!].flatMap((p) => p.kernels.map((k) => k.kernel.wgsl));
   return {
     outs: await Promise.all(outs.map((o) => o.data())),
     grads: await Promise.all(xs.map((x) => x.grad!.data())),
@@ -82,7 +82,7 @@ describe('vec4 elementwise kernels', () => {
         codegenDefaults.vectorWidth = width;
         const f = compileFunction(rowwise, { name: `rows${width}` });
         const outs = f(...hosts.map(toTensor)) as Tensor[];
-        const wgsl = [...f.plans.values()][0].forward!.kernels.map((k) => k.spec.wgsl).join('\n');
+        const wgsl = [...f.plans.values()][0].forward!.kernels.map((k) => k.kernel.wgsl).join('\n');
         results.push({ outs: await Promise.all(outs.map((o) => o.data())), vec4: wgsl.includes('array<vec4<f32>>') });
       }
       expect(results[0].vec4, `${n}x${dim}`).toBe(true);
@@ -104,7 +104,7 @@ describe('vec4 elementwise kernels', () => {
       const b = randomHost(bs, r);
       const out = await (f(toTensor(x), toTensor(b)) as Tensor).data();
       const plan = [...f.plans.values()][0].forward!;
-      expect(plan.kernels.some((k) => k.spec.wgsl.includes('vec4')), `${xs} + ${bs}`).toBe(false);
+      expect(plan.kernels.some((k) => k.kernel.wgsl.includes('vec4')), `${xs} + ${bs}`).toBe(false);
       expectClose(out, cpuReference((F, p, q) => F.relu(F.add(p, q)), [x, b]).outs[0].data, 'bias + relu');
     }
   });

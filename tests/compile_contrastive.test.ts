@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compileFunction } from '../src/graph/compile.js';
+import { compileFunction } from '../src/compiler/compile.js';
 import type { TraceFn } from '../src/graph/trace.js';
 import { nd, autograd, type Tensor } from '../src/ndarray/index.js';
 import { flush } from '../src/runtime/executor.js';

@@ -1,7 +1,7 @@
 // Fusion targets that the benchmarks rely on, counted with runtime.stats(): gathers fused into
 // elementwise kernels, and the tutorial's hybridized Siamese training step in at most 40 kernels.
 import { describe, expect, it } from 'vitest';
-import { compileFunction } from '../src/graph/compile.js';
+import { compileFunction } from '../src/compiler/compile.js';
 import type { TraceFn } from '../src/graph/trace.js';
 import { autograd, gluon, init, nd, runtime, type F, type Tensor } from '../src/index.js';
 import { ContrastiveLoss, Siamese } from '../examples/siamese/model.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { compileFunction } from '../src/graph/compile.js';
+import { compileFunction } from '../src/compiler/compile.js';
 import type { TraceFn } from '../src/graph/trace.js';
-import type { Shape } from '../src/graph/types.js';
+import type { Shape } from '../src/base/types.js';
 import { nd, autograd, type Tensor } from '../src/ndarray/index.js';
 import { flush } from '../src/runtime/executor.js';
 import { resetStats, stats } from '../src/runtime/stats.js';

@@ -4,7 +4,7 @@ import { evaluateGraph } from '../src/cpu/reference.js';
 import { autodiff } from '../src/graph/autodiff.js';
 import type { HostValue } from '../src/graph/registry.js';
 import { trace, type TraceFn } from '../src/graph/trace.js';
-import { sizeOf, type Shape } from '../src/graph/types.js';
+import { sizeOf, type Shape } from '../src/base/types.js';
 import { nd, type Tensor } from '../src/ndarray/index.js';
 
 /** mulberry32 (the library's seeded stream): the same numbers on every machine. */

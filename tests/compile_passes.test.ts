@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { compileGraph, optimize } from '../src/graph/compile.js';
+import { compileGraph, optimize } from '../src/compiler/compile.js';
 import { graphSummary } from '../src/graph/dump.js';
 import { fuse } from '../src/graph/fuse.js';
 import { planMemory } from '../src/graph/memory.js';

@@ -1,11 +1,11 @@
 // Test-only harness for kernel templates: wraps a template's body in the emitter's binding
 // convention (in0.. read-only, out0 read_write, identity epilogue), dispatches it on Dawn, reads back.
 import { create, globals } from 'webgpu';
-import { SUBGROUP_DIRECTIVES, type KernelTemplate } from '../src/codegen/kernel_template.js';
-import { PRELUDE } from '../src/codegen/prelude.js';
+import type { KernelTemplate } from '../src/graph/kernel_template.js';
+import { PRELUDE, SUBGROUP_DIRECTIVES } from '../src/codegen/prelude.js';
 import type { HostValue } from '../src/graph/registry.js';
-import type { Attrs, Shape } from '../src/graph/types.js';
-import { sizeOf } from '../src/graph/types.js';
+import type { Attrs, Shape } from '../src/base/types.js';
+import { sizeOf } from '../src/base/types.js';
 import { probeSubgroups, subgroupSizeOffered } from '../src/runtime/subgroups.js';
 
 Object.assign(globalThis, globals);

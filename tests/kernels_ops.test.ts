@@ -1,15 +1,16 @@
 // dot, conv2d and pool2d as registry ops, three ways: CPU reference, eager GPU (`nd`) and a compiled
 // (hybridized) function with fused epilogues; gradients against finite differences of the reference.
 import { describe, expect, it } from 'vitest';
-import '../src/graph/ops/nn_kernels.js';
+import '../src/ops/nn_kernels.js';
 import { evaluateAny } from '../src/cpu/host_namespace.js';
-import { compileFunction } from '../src/graph/compile.js';
+import { compileFunction } from '../src/compiler/compile.js';
 import { codegenDefaults } from '../src/codegen/emit.js';
+import type { GroupKernel } from '../src/ndarray/launch.js';
 import { getBackend } from '../src/runtime/device.js';
 import { tapDispatches, type Dispatch } from '../src/runtime/executor.js';
 import type { HostValue } from '../src/graph/registry.js';
 import type { TraceFn } from '../src/graph/trace.js';
-import type { Attrs } from '../src/graph/types.js';
+import type { Attrs } from '../src/base/types.js';
 import { autograd, nd, type Tensor } from '../src/ndarray/index.js';
 import { cpuReference } from './compile_helpers.js';
 import { callEager, eagerGradients, expectClose, numericGradient, randomHost, rng, toTensor } from './op_harness.js';
@@ -110,7 +111,7 @@ async function checkCompiled(name: string, fn: Fn, shapes: number[][], seed: num
   loss.backward();
   for (let k = 0; k < xs.length; k++) expectClose(await xs[k].grad!.data(), ref.grads[k].data, 1e-3, 1e-3, `${name} grad ${k}`);
   const plans = [...f.plans.values()][0];
-  return [plans.trainForward, plans.backward].flatMap((p) => p?.kernels.map((k) => k.group.nodes.map((n) => n.op).join('+')) ?? []);
+  return [plans.trainForward, plans.backward].flatMap((p) => p?.kernels.map((k) => k.kernel.group.nodes.map((n) => n.op).join('+')) ?? []);
 }
 
 describe('heavy ops compiled (hybridized), with fused epilogues', () => {
@@ -132,7 +133,7 @@ describe('heavy ops compiled (hybridized), with fused epilogues', () => {
       tapDispatches(null);
     }
     // Read after the kernels ran: a kernel emitted before the device was known is emitted again.
-    const withLanes = dispatched.filter((d) => d.spec.wgsl.includes('subgroupShuffle')).map((d) => d.group.nodes[0].op);
+    const withLanes = dispatched.filter((d) => d.kernel.wgsl.includes('subgroupShuffle')).map((d) => (d.kernel as GroupKernel).group.nodes[0].op);
     // 32 channels each way: every subgroup size up to 32 lanes (NVIDIA's) qualifies.
     const lanes = backend.kind === 'gpu' ? backend.subgroupSize : 0;
     const expected = lanes > 0 && lanes <= 32 ? ['conv2d', 'conv2dBackwardData', 'conv2dBackwardWeight'] : [];
@@ -156,9 +157,9 @@ describe('heavy ops compiled (hybridized), with fused epilogues', () => {
       codegenDefaults.subgroupSize = saved;
       tapDispatches(null);
     }
-    expect(dispatched.map((d) => d.spec.wgsl.includes('subgroupShuffle'))).toEqual([false]);
+    expect(dispatched.map((d) => d.kernel.wgsl.includes('subgroupShuffle'))).toEqual([false]);
     expectClose(await y.data(), evaluateAny('conv2d', [x, w], {}).data, 1e-5, 1e-5, 'conv2d');
-    expect(dispatched[0].spec.wgsl.includes('subgroupShuffle')).toBe(lanes > 0 && lanes <= 32);
+    expect(dispatched[0].kernel.wgsl.includes('subgroupShuffle')).toBe(lanes > 0 && lanes <= 32);
   });
   it('inference fuses the bias add and the relu into the kernel epilogue', async () => {
     const conv = compileFunction(((F, x, w, b) => F.relu(F.convolution(x, w, b, { pad: [1, 1] }))) as Fn as TraceFn, { name: 'conv' });
@@ -170,7 +171,7 @@ describe('heavy ops compiled (hybridized), with fused epilogues', () => {
     const [a, m, c] = [[5, 7], [7, 3], [3]].map((s) => randomHost(s, 'any', r));
     const z = dense(toTensor(a), toTensor(m), toTensor(c)) as Tensor;
     expectClose(await z.data(), evaluateAny('relu', [evaluateAny('add', [evaluateAny('dot', [a, m]), c])]).data, 1e-5, 1e-5, 'dense');
-    const ops = (f: typeof conv) => [...f.plans.values()][0].forward!.kernels.map((k) => k.group.nodes.map((n) => n.op).join('+'));
+    const ops = (f: typeof conv) => [...f.plans.values()][0].forward!.kernels.map((k) => k.kernel.group.nodes.map((n) => n.op).join('+'));
     expect(ops(conv)).toEqual(['conv2d+add+relu']);
     expect(ops(dense)).toEqual(['dot+add+relu']);
   });

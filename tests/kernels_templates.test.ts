@@ -1,7 +1,7 @@
 // The heavy kernel templates run directly on Dawn, against their CPU references, on odd shapes and
 // with non-default tunings (odd tiles, the workgroup-memory matmul) that the eager path never picks.
 import { describe, expect, it } from 'vitest';
-import type { KernelTemplate } from '../src/codegen/kernel_template.js';
+import type { KernelTemplate } from '../src/graph/kernel_template.js';
 import { matmulKernel } from '../src/codegen/kernels/matmul.js';
 import { conv2dBackwardDataKernel, conv2dBackwardWeightKernel, conv2dKernel } from '../src/codegen/kernels/conv2d.js';
 import { pool2dBackwardKernel, pool2dKernel } from '../src/codegen/kernels/pool2d.js';
@@ -10,7 +10,7 @@ import {
   pool2dBackwardReference, pool2dReference,
 } from '../src/cpu/kernels.js';
 import type { HostValue } from '../src/graph/registry.js';
-import type { Attrs, Shape } from '../src/graph/types.js';
+import type { Attrs, Shape } from '../src/base/types.js';
 import { deviceSubgroupSize, maxRelativeError, randomValue, runTemplate } from './kernels_harness.js';
 
 type Reference = (x: readonly HostValue[], attrs: Attrs, outShape: Shape) => Float32Array;

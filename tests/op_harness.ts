@@ -2,7 +2,7 @@
 // namespace, the eager GPU path, and finite-difference gradients on the CPU reference.
 import { evaluateAny } from '../src/cpu/host_namespace.js';
 import { getOp, type HostValue } from '../src/graph/registry.js';
-import { sizeOf, type Attrs, type Shape } from '../src/graph/types.js';
+import { sizeOf, type Attrs, type Shape } from '../src/base/types.js';
 import { nd, autograd, type Tensor } from '../src/ndarray/index.js';
 
 export type Domain = 'any' | 'positive' | 'unit' | 'int';

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { evaluateAny } from '../src/cpu/host_namespace.js';
 import { allOps, getOp, type HostValue } from '../src/graph/registry.js';
-import type { Attrs } from '../src/graph/types.js';
+import type { Attrs } from '../src/base/types.js';
 import { callEager, eagerGradients, expectClose, numericGradient, randomHost, rng, toTensor, type Domain } from './op_harness.js';
 
 interface Case {

@@ -1,21 +1,13 @@
 // Turns one fusion group (elementwise chain, reduction with prologue/epilogue, gather, or kernel
 // template with an epilogue) into one WGSL compute shader, its bindings and its dispatch size.
+import type { FusionGroup } from '../graph/fuse.js';
 import type { Node } from '../graph/ir.js';
 import { getOp, type ElementwiseOp, type GatherOp, type KernelOp, type ReduceOp, type SourceOp } from '../graph/registry.js';
-import { sameShape, sizeOf, stridesOf, type DType, type Shape } from '../graph/types.js';
+import { sameShape, sizeOf, stridesOf, type DType, type Shape } from '../base/types.js';
+import { envVar } from '../base/env.js';
 import { f32 } from './literals.js';
-import { PRELUDE } from './prelude.js';
-import { SUBGROUP_DIRECTIVES } from './kernel_template.js';
+import { PRELUDE, SUBGROUP_DIRECTIVES } from './prelude.js';
 
-export type GroupKind = 'elementwise' | 'reduce' | 'gather' | 'kernel';
-
-export interface FusionGroup {
-  kind: GroupKind;
-  /** Computed nodes in topological order. */
-  nodes: readonly Node[];
-  /** Nodes whose values leave the group (written to buffers). */
-  outputs: readonly Node[];
-}
 
 /**
  * 'uniform': shapes are read from a small storage buffer, so one pipeline serves every shape of
@@ -41,6 +33,8 @@ export interface KernelSpec {
 
 export interface EmitOptions {
   mode: ShapeMode;
+  /** Lanes per subgroup that kernel templates may use (0: none); default codegenDefaults'. */
+  subgroupSize?: number;
   tuning?: Readonly<Record<string, number>>;
   label?: string;
 }
@@ -259,8 +253,9 @@ function vectorizable(group: FusionGroup, reads: readonly Node[], opts: EmitOpti
  * subgroupSize: what kernel templates may assume of subgroups (0: none).
  */
 export const codegenDefaults: { vectorWidth: 1 | 4; subgroupSize: number } = {
-  vectorWidth: process.env.WEBGLUON_VECTOR_WIDTH === '1' ? 1 : 4,
-  // Set by the runtime once a device with usable subgroups exists (see KernelContext).
+  vectorWidth: envVar('WEBGLUON_VECTOR_WIDTH') === '1' ? 1 : 4,
+  // Follows the device once it exists (ndarray/launch.ts): kernels emitted earlier are emitted
+  // again for it when they first run.
   subgroupSize: 0,
 };
 
@@ -482,7 +477,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 }
 
 function emitKernelGroup(group: FusionGroup, opts: EmitOptions, label: string): KernelSpec {
-  const subgroupSize = opts.tuning?.subgroupSize ?? codegenDefaults.subgroupSize;
+  const subgroupSize = opts.tuning?.subgroupSize ?? opts.subgroupSize ?? codegenDefaults.subgroupSize;
   const kernelNode = group.nodes[0];
   const op = getOp(kernelNode.op) as KernelOp;
   const epi = group.nodes.slice(1);

@@ -24,3 +24,10 @@ fn wg_is_finite(x: f32) -> bool {
   return (bitcast<u32>(x) & 0x7f800000u) != 0x7f800000u;
 }
 `;
+
+/**
+ * What a module whose template uses subgroups starts with. The uniformity analysis cannot see
+ * that the templates' subgroup calls sit in control flow uniform per subgroup (loops bounded by
+ * the subgroup's own row index), so that diagnostic is off.
+ */
+export const SUBGROUP_DIRECTIVES = 'enable subgroups;\ndiagnostic(off, subgroup_uniformity);\n';

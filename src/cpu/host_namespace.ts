@@ -1,8 +1,8 @@
 // A registry-derived namespace that evaluates immediately on host arrays, so composite ops
 // (softmax, softrelu, dense…) have a CPU reference through the same decompositions the GPU uses.
 import { getOp, outputDType, type HostValue, type OpDef, type OpSignatures } from '../graph/registry.js';
-import type { Attrs, DType, Shape } from '../graph/types.js';
-import { buildNamespace } from '../ndarray/namespace.js';
+import type { Attrs, DType, Shape } from '../base/types.js';
+import { buildNamespace } from '../graph/namespace.js';
 import { evaluateNode } from './reference.js';
 import { Node } from '../graph/ir.js';
 

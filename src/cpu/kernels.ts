@@ -1,7 +1,7 @@
 // CPU references of the heavy kernels (dot, conv2d and its two backward ops, pooling): plain loops
 // over Float32Array, written from the definitions and not from the WGSL, so tests use them as oracle.
 import type { HostValue } from '../graph/registry.js';
-import type { Attrs, Shape } from '../graph/types.js';
+import type { Attrs, Shape } from '../base/types.js';
 
 type Reference = (x: readonly HostValue[], attrs: Attrs, outShape: Shape) => Float32Array;
 

@@ -2,10 +2,9 @@
 // on plain typed arrays. It is the test oracle and the fallback when no GPU adapter exists.
 import { Graph, Node } from '../graph/ir.js';
 import { getOp, outputDType, resolveAttrs, type HostValue } from '../graph/registry.js';
-import { reduceAxes } from '../graph/ops/reduce.js';
-import { sizeOf, stridesOf, type Attrs, type Shape } from '../graph/types.js';
+import { reduceAxes } from '../graph/shape.js';
+import { sizeOf, stridesOf, type Attrs, type Shape } from '../base/types.js';
 import { broadcastShapes } from '../graph/shape.js';
-import '../graph/ops/index.js';
 
 function alloc(dtype: HostValue['dtype'], n: number): Float32Array | Int32Array {
   return dtype === 'int32' ? new Int32Array(n) : new Float32Array(n);

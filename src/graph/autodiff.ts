@@ -2,7 +2,7 @@
 // registry gradient through `vjp` (the function the eager tape uses), then decides which forward
 // values the backward graph recomputes (cheap elementwise/view chains) and which it reads as
 // values SAVED by the forward plan (reductions, kernels, gathers, random sources).
-import { withOrigin } from './errors.js';
+import { withOrigin } from '../base/errors.js';
 import { Graph, Node, topoSort } from './ir.js';
 import { getOp } from './registry.js';
 import { Symbol, sym } from './symbol.js';

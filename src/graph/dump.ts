@@ -2,9 +2,9 @@
 // groups, its memory plan and each WGSL shader, one folder per plan. graphSummary() counts ops.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { FusionGroup } from '../codegen/emit.js';
+import type { FusionGroup } from './fuse.js';
 import { Graph, printGraph } from './ir.js';
-import { formatShape } from './types.js';
+import { formatShape } from '../base/types.js';
 
 export interface GraphSummary {
   nodes: number;

@@ -14,8 +14,17 @@
 // A join is refused when it would make the group graph cyclic or need more than 16 buffers.
 import { getOp } from './registry.js';
 import { Graph, Node } from './ir.js';
-import { sameShape, type Shape } from './types.js';
-import type { FusionGroup, GroupKind } from '../codegen/emit.js';
+import { sameShape, type Shape } from '../base/types.js';
+
+export type GroupKind = 'elementwise' | 'reduce' | 'gather' | 'kernel';
+
+export interface FusionGroup {
+  kind: GroupKind;
+  /** Computed nodes in topological order. */
+  nodes: readonly Node[];
+  /** Nodes whose values leave the group (written to buffers). */
+  outputs: readonly Node[];
+}
 
 export const MAX_STORAGE_BUFFERS = 16;
 

@@ -1,7 +1,7 @@
 // The IR: a flat list of nodes in topological order. Each node names a registry op (or is an
 // input, parameter or constant), carries its inferred shape and dtype and the Block path it came from.
 import type { HostValue } from './registry.js';
-import { formatShape, type Attrs, type DType, type Shape } from './types.js';
+import { formatShape, type Attrs, type DType, type Shape } from '../base/types.js';
 
 export type NodeRole = 'input' | 'param' | 'constant';
 

@@ -2,10 +2,10 @@
 // written), a fresh output storage (returned to the caller each call), or an intermediate slot
 // reused by liveness: a slot is free again once the last kernel reading it has run, and a value
 // takes a free slot of an equal-or-larger size class. Views share their input's place.
-import type { FusionGroup } from '../codegen/emit.js';
+import type { FusionGroup } from './fuse.js';
 import { Graph, Node } from './ir.js';
 import { getOp } from './registry.js';
-import { sizeOf } from './types.js';
+import { sizeOf } from '../base/types.js';
 
 export type Place = { kind: 'input'; index: number } | { kind: 'output'; index: number } | { kind: 'slot'; index: number };
 

@@ -1,8 +1,8 @@
 // The op registry: ONE entry per op states its call signature, shape and dtype rule, its body
 // (WGSL expression, reduction, gather, kernel template, view or decomposition), its CPU
 // reference and its gradient as a composition of registry ops. Everything else iterates this.
-import type { Attrs, AttrValue, DType, Shape } from './types.js';
-import type { KernelTemplate } from '../codegen/kernel_template.js';
+import type { Attrs, AttrValue, DType, Shape } from '../base/types.js';
+import type { KernelTemplate } from './kernel_template.js';
 
 /** A value an op can take where a tensor is expected: the tensor itself or a plain number. */
 export type In<T> = T | number;
@@ -110,11 +110,23 @@ export type OpDef = ElementwiseOp | ReduceOp | GatherOp | KernelOp | ViewOp | Co
 export type OpKind = OpDef['kind'];
 
 const registry = new Map<string, OpDef>();
+/** Derived tables (namespaces, methods) that follow the registry as entries are defined. */
+const followers: ((op: OpDef) => void)[] = [];
 
 export function defineOp<D extends OpDef>(def: D): D {
   if (registry.has(def.name)) throw new Error(`webgluon: op \`${def.name}\` is defined twice`);
   registry.set(def.name, def);
+  for (const f of followers) f(def);
   return def;
+}
+
+/**
+ * Calls `f` for every op defined so far and for every op defined later. The op entries live
+ * above this layer (src/ops), so a namespace built here cannot wait for them at import time.
+ */
+export function forEachOp(f: (op: OpDef) => void): void {
+  for (const op of registry.values()) f(op);
+  followers.push(f);
 }
 
 export function getOp(name: string): OpDef {

@@ -5,10 +5,10 @@
 // path). Constants are written inline. Loading re-checks everything against the registry (unknown
 // ops, bad indices, and shape or dtype rules that no longer give the recorded result) and says
 // which node is wrong.
-import { currentOrigin } from './errors.js';
+import { currentOrigin } from '../base/errors.js';
 import { Graph, Node } from './ir.js';
 import { getOp, outputDType, resolveAttrs, type HostValue } from './registry.js';
-import { formatShape, sameShape, sizeOf, type AttrValue, type Attrs, type DType } from './types.js';
+import { formatShape, sameShape, sizeOf, type AttrValue, type Attrs, type DType } from '../base/types.js';
 
 export const GRAPH_FORMAT = 'webgluon-graph';
 export const GRAPH_VERSION = 1;

@@ -1,7 +1,7 @@
 // Shape rules shared by registry entries: NumPy broadcasting, axis normalisation and reduced
 // shapes. Each rule throws a ShapeError that names the op, the origin and every input shape.
-import { ShapeError, currentOrigin } from './errors.js';
-import type { AttrValue, Shape } from './types.js';
+import { ShapeError, currentOrigin } from '../base/errors.js';
+import type { AttrValue, Attrs, Shape } from '../base/types.js';
 
 export function broadcastShapes(op: string, shapes: readonly Shape[]): number[] {
   const rank = Math.max(0, ...shapes.map((s) => s.length));
@@ -49,4 +49,8 @@ export function reducedShape(shape: Shape, axes: readonly number[], keepdims: bo
     else if (keepdims) out.push(1);
   });
   return out;
+}
+
+export function reduceAxes(name: string, shape: Shape, attrs: Attrs): number[] {
+  return normalizeAxes(name, attrs.axis as AttrValue, shape.length, shape);
 }

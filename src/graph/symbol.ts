@@ -1,12 +1,11 @@
 // The symbolic value of traced code (MXNet's Symbol): wraps an IR Node. `sym` is derived from
 // the registry like `nd`: shapes and dtypes are inferred at trace time, numbers become scalar
 // constants and composite ops are expanded through their decompositions.
-import { currentOrigin } from './errors.js';
+import { currentOrigin } from '../base/errors.js';
 import { Node } from './ir.js';
 import { outputDType, type OpDef, type OpSignatures } from './registry.js';
-import type { Attrs, DType, Shape } from './types.js';
-import { buildNamespace, installMethods } from '../ndarray/namespace.js';
-import './ops/index.js';
+import type { Attrs, DType, Shape } from '../base/types.js';
+import { buildNamespace, installMethods } from './namespace.js';
 
 type MethodsOf<T> = {
   [K in keyof OpSignatures<T>]: OpSignatures<T>[K] extends (x: never, ...rest: infer R) => infer O ? (...rest: R) => O : never;

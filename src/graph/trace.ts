@@ -1,10 +1,10 @@
 // Tracing: runs user code with Symbols instead of Tensors and records the IR graph. Parameters
 // read while tracing (Parameter.data()) become param nodes through currentTrace().
-import { withOrigin } from './errors.js';
+import { withOrigin } from '../base/errors.js';
 import { Graph, Node } from './ir.js';
 import { Symbol, sym } from './symbol.js';
 import type { OpSignatures } from './registry.js';
-import type { DType, Shape } from './types.js';
+import type { DType, Shape } from '../base/types.js';
 
 export interface ValueSpec {
   shape: Shape;

@@ -1,16 +1,8 @@
 // Applies a registry op's gradient rule and sums each gradient back to its input's shape
 // (undoing broadcasting). The eager tape and the symbolic autodiff both call this one function.
-import { WebgluonError } from './errors.js';
+import { NoGradientError } from '../base/errors.js';
 import { getOp, type Ops, type Shaped } from './registry.js';
-import type { Attrs, Shape } from './types.js';
-
-export class NoGradientError extends WebgluonError {
-  constructor(op: string, where: string) {
-    super(`\`${op}\` has no gradient, but a value computed by it${where ? ` (${where})` : ''} was used under ` +
-      'autograd.record() on the way to the loss. Wrap it in autograd.pause(), use blockGrad(), or detach() its input.');
-    this.name = 'NoGradientError';
-  }
-}
+import type { Attrs, Shape } from '../base/types.js';
 
 /** Sums `g` over the axes that broadcasting expanded, so that it has `shape`. */
 export function sumTo<T extends Shaped>(F: Ops<T>, g: T, shape: Shape): T {

@@ -1,7 +1,7 @@
 // Anomaly detection (autograd.detectAnomaly): each eager op's output is reduced on the GPU to a
 // count of NaN/Inf values; counts are read at the next readback or backward, and the first
 // non-zero one is reported with the op, the Block it ran in and the ranges of its inputs.
-import { WebgluonError, currentOrigin } from '../graph/errors.js';
+import { AnomalyError, currentOrigin } from '../base/errors.js';
 import { anomalyDetection } from './autograd.js';
 import type { Tensor } from './tensor.js';
 
@@ -33,13 +33,6 @@ export function inBackward<T>(fn: () => T): T {
     return fn();
   } finally {
     phase = saved;
-  }
-}
-
-export class AnomalyError extends WebgluonError {
-  constructor(message: string) {
-    super(message);
-    this.name = 'AnomalyError';
   }
 }
 

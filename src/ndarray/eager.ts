@@ -1,25 +1,27 @@
 // Eager execution: every op becomes a one-node graph, emitted by the same codegen as compiled
 // plans (shapes read from a buffer, so pipelines are shared across shapes), and recorded on the tape.
-import { emitKernel, type FusionGroup, type GroupKind, type KernelSpec } from '../codegen/emit.js';
-import { currentOrigin } from '../graph/errors.js';
+import { currentOrigin } from '../base/errors.js';
+import type { FusionGroup, GroupKind } from '../graph/fuse.js';
 import { Node } from '../graph/ir.js';
 import { outputDType, type OpDef, type OpSignatures } from '../graph/registry.js';
-import { sizeOf, type Attrs } from '../graph/types.js';
+import { sizeOf, type Attrs } from '../base/types.js';
 import { vjp } from '../graph/vjp.js';
 import { enqueue } from '../runtime/executor.js';
 import { Storage } from '../runtime/storage.js';
 import { isRecording } from './autograd.js';
-import { buildNamespace, installMethods } from './namespace.js';
+import { buildNamespace, installMethods } from '../graph/namespace.js';
 import { nextSeq, runBackward } from './tape.js';
 import { hooks, Tensor } from './tensor.js';
 import { inBackward, raiseAnomalies, watch, type AnomalyOps } from './anomaly.js';
+import { launchableKernel, type GroupKernel } from './launch.js';
+import { keep } from './scope.js';
+import '../ops/index.js';
 
 const isTensor = (v: unknown): v is Tensor => v instanceof Tensor;
 
 interface CachedKernel {
-  spec: KernelSpec;
-  group: FusionGroup;
-  /** For each spec read, the position of the input that supplies it. */
+  kernel: GroupKernel;
+  /** For each kernel read, the position of the input that supplies it. */
   readFrom: number[];
 }
 const kernelCache = new Map<string, CachedKernel>();
@@ -44,8 +46,8 @@ function compileEager(op: OpDef, inputs: readonly (Tensor | number)[], attrs: At
   const shape = op.shape(leaves.map((l) => l.shape), attrs);
   const node = new Node(op.name, leaves, attrs, shape, outputDType(op, leaves.map((l) => l.dtype), attrs), '');
   const group: FusionGroup = { kind: groupKind(op), nodes: [node], outputs: [node] };
-  const spec = emitKernel(group, { mode: 'uniform', label: op.name });
-  const entry = { spec, group, readFrom: spec.reads.map((r) => leaves.indexOf(r)) };
+  const kernel = launchableKernel(group, { mode: 'uniform', label: op.name });
+  const entry = { kernel, readFrom: kernel.spec.reads.map((r) => leaves.indexOf(r)) };
   if (kernelCache.size > 20000) kernelCache.clear();
   kernelCache.set(key, entry);
   return entry;
@@ -56,7 +58,7 @@ function scalarTensor(v: number): Tensor {
   let t = scalarCache.get(v);
   if (!t || t.isDisposed) {
     if (scalarCache.size > 256) scalarCache = new Map();
-    t = fromHost(Float32Array.of(v), [], 'float32');
+    t = keep(fromHost(Float32Array.of(v), [], 'float32'));
     scalarCache.set(v, t);
   }
   return t;
@@ -97,10 +99,10 @@ function applyEager(op: OpDef, raw: readonly (Tensor | number | null)[], attrs: 
     out = new Tensor(x.storage.retain(), shape, x.dtype);
   } else {
     const k = compileEager(op, inputs, attrs);
-    const node = k.group.nodes[0];
+    const node = k.kernel.group.nodes[0];
     out = new Tensor(new Storage(sizeOf(node.shape), node.dtype), node.shape, node.dtype);
     const reads = k.readFrom.map((i) => (inputs[i] as Tensor).storage);
-    enqueue({ spec: k.spec, group: k.group, reads, writes: [out.storage] });
+    enqueue({ kernel: k.kernel, reads, writes: [out.storage] });
     watch(anomalyOps, op.name, inputs as (Tensor | number)[], out);
   }
   out.producer = op.name;

@@ -1,10 +1,11 @@
 // The `nd` namespace users import: every registry op (derived), plus tensor creation and
 // nd.random. Also re-exports the Tensor class and autograd.
 import type { OpSignatures } from '../graph/registry.js';
-import { sizeOf, type DType } from '../graph/types.js';
+import { sizeOf, type DType } from '../base/types.js';
 import { fromHost, nd as ops } from './eager.js';
 import { nextSeed, seed } from './random.js';
 import { Tensor, type NestedArray } from './tensor.js';
+import { keep, tidy as tidyScope, type Tidied } from './scope.js';
 
 export type ArrayData = Float32Array | Int32Array | Uint8Array | Float64Array | readonly number[] | NestedArray;
 
@@ -74,6 +75,15 @@ export interface NdCreators {
 export const nd: OpSignatures<Tensor> & NdCreators = Object.assign(Object.create(null) as object, ops,
   { array, full, zeros, ones, zerosLike, onesLike, random });
 
-export { Tensor };
+export { Tensor, keep };
+
+/**
+ * Runs `fn` and disposes the tensors it made, except those it returns (alone, in arrays or in
+ * plain objects), those kept with keep(), the library's own (parameters, gradients, optimizer
+ * state) and those a pending backward() still reads. `fn` must be synchronous.
+ */
+export function tidy<R extends Tidied>(fn: () => R): R {
+  return tidyScope(fn, (v): v is Tensor => v instanceof Tensor);
+}
 export type { NestedArray };
 export * as autograd from './autograd.js';

@@ -1,6 +1,6 @@
 // nd.random: a global seed and a counter feed the counter-based random ops, so that
 // nd.random.seed(n) makes a whole run (initializers, dropout, shuffles) repeatable.
-import { hash32 } from '../graph/ops/random.js';
+import { hash32 } from '../ops/random.js';
 
 let base = (Date.now() ^ (process.pid << 16)) >>> 0;
 let counter = 0;

@@ -1,6 +1,6 @@
 // The eager autograd tape: each recorded op (or compiled block) leaves an entry with a backward
 // closure; backward() walks entries in reverse creation order and writes leaf gradients.
-import { WebgluonError } from '../graph/errors.js';
+import { WebgluonError } from '../base/errors.js';
 import type { Tensor } from './tensor.js';
 
 export interface TapeEntry {

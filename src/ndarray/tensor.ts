@@ -1,10 +1,11 @@
 // The user-facing tensor (MXNet's NDArray): a shape and dtype over a Storage, with autograd
 // fields. Its GPU memory is freed on dispose() or when the tensor is garbage-collected.
 import type { OpSignatures } from '../graph/registry.js';
-import { formatShape, sizeOf, type DType, type Shape } from '../graph/types.js';
+import { formatShape, sizeOf, type DType, type Shape } from '../base/types.js';
 import { readStorage } from '../runtime/executor.js';
 import type { Storage } from '../runtime/storage.js';
 import type { TapeEntry } from './tape.js';
+import { keep, track } from './scope.js';
 
 export type GradReq = 'write' | 'add' | 'null';
 export type NestedArray = number | NestedArray[];
@@ -41,6 +42,7 @@ export class Tensor {
   constructor(readonly storage: Storage, shape: Shape, readonly dtype: DType) {
     this.shape = Object.freeze([...shape]);
     collector.register(this, storage, this);
+    track(this);
   }
 
   get size(): number {
@@ -81,7 +83,7 @@ export class Tensor {
   attachGrad(gradReq: GradReq = 'write'): this {
     this._gradReq = gradReq;
     this._entry = null;
-    this._grad = gradReq === 'null' ? null : hooks.current!.zerosLike(this);
+    this._grad = gradReq === 'null' ? null : keep(hooks.current!.zerosLike(this));
     return this;
   }
 
@@ -94,13 +96,13 @@ export class Tensor {
     const shaped = g.shape.length === this.shape.length ? g : g.reshape([...this.shape]);
     const next = this._gradReq === 'add' && this._grad ? hooks.current!.add(this._grad, shaped) : shaped;
     if (this._grad && this._grad !== next) this._grad.dispose();
-    this._grad = next;
+    this._grad = keep(next);
   }
 
   /** Replaces the gradient (Parameter.zeroGrad, optimizers). */
   _replaceGrad(g: Tensor | null): void {
     if (this._grad && this._grad !== g) this._grad.dispose();
-    this._grad = g;
+    this._grad = g && keep(g);
   }
 
   backward(headGrad?: Tensor | null, opts: { retainGraph?: boolean } = {}): void {
@@ -123,6 +125,11 @@ export class Tensor {
     this.disposed = true;
     collector.unregister(this);
     this.storage.release();
+  }
+
+  /** `using x = nd.array(…)` disposes x at the end of the block. */
+  [Symbol.dispose](): void {
+    this.dispose();
   }
 
   get isDisposed(): boolean {

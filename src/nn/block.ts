@@ -2,7 +2,7 @@
 // Gluon, by walking the block's own properties (or added with register()); their property names
 // make the structural parameter names (`cnn.0.weight`). Every forward() call is wrapped so that
 // errors name the Block path, and so that summary() can watch output shapes.
-import { withOrigin } from '../graph/errors.js';
+import { withOrigin } from '../base/errors.js';
 import { Tensor } from '../ndarray/index.js';
 import type { InitLike } from './init.js';
 import { Parameter, ParameterDict, type InitializeOptions } from './parameter.js';

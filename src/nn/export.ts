@@ -5,7 +5,7 @@
 // named by their collectParams() paths, which are also the names of the graph's param nodes.
 // Both files are written atomically. gluon.SymbolBlock.imports() reads them back.
 import { writeFileAtomic } from '../data/atomic_write.js';
-import { optimize } from '../graph/compile.js';
+import { optimize } from '../compiler/compile.js';
 import { Graph } from '../graph/ir.js';
 import { formatGraphJSON, graphToJSON, type GraphJSON } from '../graph/serialize.js';
 import { traceFull, type TraceFn, type ValueSpec } from '../graph/trace.js';

@@ -5,7 +5,7 @@
 // outputs` — to the registered compiler. Until one is registered, hybridized blocks run eagerly.
 import type { Ops } from '../graph/registry.js';
 import { currentTrace } from '../graph/trace.js';
-import type { DType } from '../graph/types.js';
+import type { DType } from '../base/types.js';
 import { nd, Tensor } from '../ndarray/index.js';
 import { Block, summaryActive, type HybridizeOptions } from './block.js';
 import { withParamValues, type Parameter } from './parameter.js';
@@ -105,7 +105,7 @@ export interface ExportOptions {
   inputs?: readonly (InputSpec | Tensor)[];
 }
 
-/** Installed by the compiler module (src/graph/compile.ts) so that hybridize() compiles. */
+/** Installed by nn/hybridize.ts, which binds Blocks to the compiler, so that hybridize() compiles. */
 export function registerHybridCompiler(c: HybridCompiler | null): void {
   compiler = c;
 }

@@ -4,10 +4,10 @@
 // - Per-call inputs (CallInput: Dropout's random numbers) are made afresh at every call.
 // - State updates recorded while tracing (auxUpdate: running statistics) become extra outputs,
 //   behind blockGrad, which are installed into their parameters after each call.
-import { compileFunction } from '../graph/compile.js';
+import { compileFunction } from '../compiler/compile.js';
 import type { TraceFn } from '../graph/trace.js';
 import { isRecording, isTraining } from '../ndarray/autograd.js';
-import type { Tensor } from '../ndarray/index.js';
+import { keep, type Tensor } from '../ndarray/index.js';
 import { CallInput, registerHybridCompiler, withAuxUpdates, type AuxUpdate, type F, type TracedFunction } from './hybrid_block.js';
 import type { Parameter } from './parameter.js';
 
@@ -50,8 +50,8 @@ function compileBlock(name: string, traced: TracedFunction): (inputs: readonly T
     if (isRecording()) {
       // The tape entry's backward may read the replaced values: keep their storage (not the old
       // tensors, which _swap disposes) alive as long as the outputs holding the entry.
-      const keep = layout.params.map((p) => p.data().detach());
-      for (const o of user) Object.defineProperty(o, '_auxKeepAlive', { value: keep, enumerable: false, configurable: true });
+      const held = layout.params.map((p) => keep(p.data().detach()));
+      for (const o of user) Object.defineProperty(o, '_auxKeepAlive', { value: held, enumerable: false, configurable: true });
     }
     layout.params.forEach((p, i) => p._swap(list[layout.nOut + i]));
     return layout.isList ? user : user[0];

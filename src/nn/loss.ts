@@ -1,6 +1,6 @@
 // Losses (MXNet 1.9.1 gluon/loss.py): the same formulas, defaults and per-sample outputs. Each
 // loss returns one value per sample (shape (N,)): the mean over all non-batch axes.
-import { ShapeError, WebgluonError, currentOrigin } from '../graph/errors.js';
+import { ShapeError, WebgluonError, currentOrigin } from '../base/errors.js';
 import { Tensor } from '../ndarray/index.js';
 import { HybridBlock, type F } from './hybrid_block.js';
 

@@ -1,10 +1,10 @@
 // Optimizers with MXNet 1.9.1's update rules. Each rule is written once over F and compiled, so
 // one parameter's update (new weight and every state) is one fused GPU kernel. Per-step numbers
 // (learning rate, weight decay, rescale) are one-element tensor inputs, so no step recompiles.
-import { compileFunction, type CompiledFunction } from '../graph/compile.js';
+import { compileFunction, type CompiledFunction } from '../compiler/compile.js';
 import type { Ops, Shaped } from '../graph/registry.js';
 import type { TraceFn } from '../graph/trace.js';
-import { nd, type Tensor } from '../ndarray/index.js';
+import { keep, nd, type Tensor } from '../ndarray/index.js';
 import { LRScheduler } from './lr_scheduler.js';
 
 export interface OptimizerOptions {
@@ -105,7 +105,7 @@ export abstract class Optimizer {
         for (const old of this.scalarCache.values()) old.dispose();
         this.scalarCache.clear();
       }
-      t = nd.array([v]);
+      t = keep(nd.array([v]));
       this.scalarCache.set(v, t);
     }
     return t;

@@ -1,9 +1,9 @@
 // Parameter (MXNet's gluon.Parameter): a named tensor with a gradient, created by an
 // initializer. A 0 in the shape means "not known yet": the owning layer infers it from the
 // first input and initialization finishes then (deferred initialization).
-import { autograd, nd, Tensor } from '../ndarray/index.js';
+import { autograd, keep, nd, Tensor } from '../ndarray/index.js';
 import type { GradReq } from '../ndarray/tensor.js';
-import type { DType } from '../graph/types.js';
+import type { DType } from '../base/types.js';
 import { Initializer, toInitializer, Uniform, type InitLike } from './init.js';
 
 /** Disposes replaced tensors; the executor keeps their memory until queued kernels have run. */
@@ -141,7 +141,7 @@ export class Parameter {
       (old as unknown as { _grad: Tensor | null })._grad = null;
       retire(old, g);
     }
-    this._data = t;
+    this._data = t && keep(t);
     if (t) this._attach(t);
   }
 
@@ -202,7 +202,7 @@ export class Parameter {
         next.attachGrad(this._gradReq);
       }
     }
-    this._data = next;
+    this._data = keep(next);
     if (old) {
       const g = old.grad;
       (old as unknown as { _grad: Tensor | null })._grad = null;

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { writeFileAtomic } from '../data/atomic_write.js';
 import { nd, type Tensor } from '../ndarray/index.js';
-import type { DType } from '../graph/types.js';
+import type { DType } from '../base/types.js';
 import type { Parameter } from './parameter.js';
 
 type StDType = 'F32' | 'I32';

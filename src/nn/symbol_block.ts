@@ -6,12 +6,12 @@
 // Parameters named by the graph (the exporter's collectParams() paths), so loadParameters(),
 // Trainer and saveParameters() work on an imported model.
 import { readFile } from 'node:fs/promises';
-import { withOrigin } from '../graph/errors.js';
+import { withOrigin } from '../base/errors.js';
 import { Graph, Node } from '../graph/ir.js';
 import { getOp, type HostValue } from '../graph/registry.js';
 import { graphFromJSON, type GraphJSON } from '../graph/serialize.js';
 import { isSymbol } from '../graph/symbol.js';
-import { formatShape, sameShape } from '../graph/types.js';
+import { formatShape, sameShape } from '../base/types.js';
 import { nd, type Tensor } from '../ndarray/index.js';
 import { HybridBlock, type F } from './hybrid_block.js';
 import { Parameter } from './parameter.js';

@@ -1,6 +1,6 @@
 // Trainer (MXNet's gluon.Trainer): applies an optimizer to a set of parameters. step(batchSize)
 // rescales gradients by 1/batchSize, as MXNet does.
-import { autograd, type Tensor } from '../ndarray/index.js';
+import { autograd, keep, type Tensor } from '../ndarray/index.js';
 import { createOptimizer, type Optimizer, type OptimizerName, type OptimizerOptions } from './optimizers.js';
 import { Parameter, ParameterDict, retire } from './parameter.js';
 
@@ -52,14 +52,14 @@ export class Trainer {
         if (!grad) continue;
         let state = this.states.get(p);
         if (!state) {
-          state = opt.createState(weight);
+          state = opt.createState(weight).map(keep);
           this.states.set(p, state);
         }
         const t = (this.counts.get(p) ?? 0) + 1;
         this.counts.set(p, t);
         const next = opt.update({ weight, grad, state, lr: lr * p.lrMult, wd: opt.wd * p.wdMult, t });
         retire(...state.filter((s) => !next.state.includes(s)));
-        this.states.set(p, next.state);
+        this.states.set(p, next.state.map(keep));
         p._swap(next.weight);
       }
     });

@@ -2,8 +2,9 @@
 // shapes reuses buffers and creates none after its first step.
 import { counters, noteLive } from './stats.js';
 import { noteAcquired } from './memory_pressure.js';
+import { BufferUsage } from './gpu_constants.js';
 
-const USAGE = () => GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+const USAGE = () => BufferUsage.STORAGE | BufferUsage.COPY_SRC | BufferUsage.COPY_DST;
 
 /** Size classes: 256 B, then four steps per power of two (at most 25% slack). */
 export function sizeClass(bytes: number): number {

@@ -1,44 +1,53 @@
-// The one shared Dawn device, created lazily on first use. When no adapter exists, webgluon
-// falls back to the CPU reference with a one-line warning; a lost device is recreated next call.
-import { mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { create, globals } from 'webgpu';
-import { WebgluonError } from '../graph/errors.js';
-import { codegenDefaults } from '../codegen/emit.js';
+// The device kernels run on: a GPUDevice the caller hands in (`runtime.init({ device })`), or one
+// made on first use from the adapter of the environment's provider (Dawn in Node, navigator.gpu in
+// a browser). Without an adapter webgluon falls back to the CPU with a one-line warning; a lost
+// device is replaced at the next call.
+import { DeviceError } from '../base/errors.js';
+import { envVar } from '../base/env.js';
 import { probeSubgroups, subgroupSizeOffered } from './subgroups.js';
-
-Object.assign(globalThis, globals);
 
 export type Backend =
   | { kind: 'gpu'; device: GPUDevice; adapterName: string; /** 0: kernels use no subgroups */ subgroupSize: number }
   | { kind: 'cpu'; reason: string };
 
+/** Finds a WebGPU adapter in one environment; `help` says how to get one where none is found. */
+export interface AdapterProvider {
+  name: string;
+  requestAdapter(): Promise<GPUAdapter | null>;
+  help: string;
+}
+
+/** The adapter a browser offers; Node's entry replaces it with Dawn's (runtime/dawn.ts). */
+const navigatorProvider: AdapterProvider = {
+  name: 'navigator.gpu',
+  async requestAdapter() {
+    const gpu = (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
+    return gpu ? gpu.requestAdapter({ powerPreference: 'high-performance' }) : null;
+  },
+  help: 'no WebGPU adapter found: this environment has no navigator.gpu. Pass a GPUDevice with runtime.init({ device }), ' +
+    "or in Node import webgluon's package entry, which uses Dawn.",
+};
+
+let provider: AdapterProvider = navigatorProvider;
 let pending: Promise<Backend> | null = null;
-/**
- * Every Dawn instance made: one is never released while buffers of its device may still be
- * referenced (a lost device's buffers live on in old tensors), since collecting it frees them.
- */
-const instances: GPU[] = [];
 let ready: Backend | null = null;
 let generation = 0;
 
-export const NO_ADAPTER_HELP = `no WebGPU adapter found. On Debian/Ubuntu install Mesa's Vulkan driver:
-  bash scripts/setup.sh        (or: sudo apt-get install mesa-vulkan-drivers; on bookworm add
-                                bookworm-backports and install it with -t bookworm-backports)
-and make sure XDG_RUNTIME_DIR is set. Set WEBGLUON_BACKEND=cpu to use the CPU reference silently.`;
+/** Where devices come from when the caller gives none. */
+export function setAdapterProvider(p: AdapterProvider): void {
+  provider = p;
+}
+
+export function noAdapterHelp(): string {
+  return provider.help;
+}
 
 async function createBackend(): Promise<Backend> {
-  if (process.env.WEBGLUON_BACKEND === 'cpu') return { kind: 'cpu', reason: 'WEBGLUON_BACKEND=cpu' };
-  ensureRuntimeDir();
-  // Dawn's instance is destroyed when its JS object is collected, even while its device is in
-  // use (use-after-free crashes on lavapipe), so the instance is held for the device's lifetime.
-  const gpu = create([]);
-  instances.push(gpu);
-  const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+  if (envVar('WEBGLUON_BACKEND') === 'cpu') return { kind: 'cpu', reason: 'WEBGLUON_BACKEND=cpu' };
+  const adapter = await provider.requestAdapter();
   if (!adapter) {
-    if (process.env.WEBGLUON_BACKEND === 'gpu') throw new WebgluonError(NO_ADAPTER_HELP);
-    process.stderr.write('webgluon: no WebGPU adapter; running on the CPU reference (slow). Run scripts/setup.sh to install a driver.\n');
+    if (envVar('WEBGLUON_BACKEND') === 'gpu') throw new DeviceError(provider.help);
+    console.warn('webgluon: no WebGPU adapter; running on the CPU reference (slow). Run scripts/setup.sh to install a driver.');
     return { kind: 'cpu', reason: 'no adapter' };
   }
   const l = adapter.limits;
@@ -54,38 +63,90 @@ async function createBackend(): Promise<Backend> {
       maxComputeWorkgroupSizeX: l.maxComputeWorkgroupSizeX,
     },
   });
+  const info = adapter.info;
+  return adopt(device, `${info.vendor} ${info.architecture} ${info.description}`.trim(), subgroups);
+}
+
+/** Makes `device` the backend: watches it for loss and probes its subgroups. */
+async function adopt(device: GPUDevice, adapterName: string, subgroupsOffered: number): Promise<Backend> {
   const mine = ++generation;
   void device.lost.then((info) => {
-    // destroyDevice() moves `generation` on: only a loss nobody asked for is reported.
+    // destroyDevice() and init() move `generation` on: only a loss nobody asked for is reported.
     if (mine !== generation) return;
     generation++;
     const why = [info.reason, info.message].filter(Boolean).join(': ') || 'no reason given';
-    process.stderr.write(`webgluon: the GPU device was lost (${why}); tensors on it are gone, the next call creates a new device\n`);
+    console.warn(`webgluon: the GPU device was lost (${why}); tensors on it are gone, the next call creates a new device`);
     ready = null;
     pending = null;
     onLost.forEach((f) => f());
   });
-  const subgroupSize = await probeSubgroups(device, subgroups);
-  codegenDefaults.subgroupSize = subgroupSize;
-  const info = adapter.info;
-  return { kind: 'gpu', device, adapterName: `${info.vendor} ${info.architecture} ${info.description}`.trim(), subgroupSize };
+  const subgroupSize = await probeSubgroups(device, subgroupsOffered);
+  const backend: Backend = { kind: 'gpu', device, adapterName, subgroupSize };
+  onReady.forEach((f) => f(backend));
+  return backend;
 }
 
+/** What a caller's device offers of subgroups: one fixed size, known from its adapter's info. */
+function subgroupsOfDevice(device: GPUDevice): number {
+  if (!device.features.has('subgroups') || envVar('WEBGLUON_SUBGROUPS') === '0') return 0;
+  const info = (device as { adapterInfo?: GPUAdapterInfo }).adapterInfo;
+  const min = info?.subgroupMinSize;
+  return min !== undefined && min === info?.subgroupMaxSize && min >= 4 && min <= 64 ? min : 0;
+}
+
+export interface InitOptions {
+  /** A device the caller made (a browser page's, or one shared with another library). */
+  device?: GPUDevice;
+  /** 'cpu' runs everything on the CPU reference. */
+  backend?: 'cpu';
+}
+
+/** What `runtime.init()` settled on. */
+export interface DeviceInfo {
+  kind: 'gpu' | 'cpu';
+  /** The adapter's vendor and description, or why the CPU is used. */
+  name: string;
+  subgroupSize: number;
+}
+
+const describe = (b: Backend): DeviceInfo =>
+  b.kind === 'gpu' ? { kind: 'gpu', name: b.adapterName, subgroupSize: b.subgroupSize } : { kind: 'cpu', name: b.reason, subgroupSize: 0 };
+
 /**
- * Mesa's lavapipe needs XDG_RUNTIME_DIR (a private 0700 folder); without it Dawn crashed here
- * in event processing whenever a kernel was still running.
+ * Chooses the device before the first op: the caller's `device`, the CPU, or (no options) the
+ * provider's adapter now rather than at the first kernel. Once tensors exist on one device,
+ * choosing another is refused: their memory could not follow.
  */
-function ensureRuntimeDir(): void {
-  if (process.env.XDG_RUNTIME_DIR) return;
-  const dir = join(tmpdir(), `webgluon-xdg-${process.getuid?.() ?? 'user'}`);
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  process.env.XDG_RUNTIME_DIR = dir;
+export async function init(opts: InitOptions = {}): Promise<DeviceInfo> {
+  const current = ready ?? (pending ? await pending : null);
+  if (opts.device) {
+    if (current?.kind === 'gpu' && current.device === opts.device) return describe(current);
+    if (current) throw new DeviceError('runtime.init({ device }) must come before the first op: webgluon already runs on ' + describe(current).name);
+    pending = adopt(opts.device, (opts.device as { label?: string }).label || 'a device given to runtime.init', subgroupsOfDevice(opts.device))
+      .then((b) => (ready = b));
+    return describe(await pending);
+  }
+  if (opts.backend === 'cpu') {
+    if (current?.kind === 'cpu') return describe(current);
+    if (current) throw new DeviceError('runtime.init({ backend: "cpu" }) must come before the first op: webgluon already runs on ' + describe(current).name);
+    ready = { kind: 'cpu', reason: 'runtime.init({ backend: "cpu" })' };
+    pending = Promise.resolve(ready);
+    return describe(ready);
+  }
+  return describe(await getBackend());
 }
 
 const onLost: (() => void)[] = [];
 /** Lets the pool and caches drop objects of a lost device. */
 export function onDeviceLost(f: () => void): void {
   onLost.push(f);
+}
+
+const onReady: ((b: Backend) => void)[] = [];
+/** Tells the layers above what a new device offers (code generation follows its subgroup size). */
+export function onDeviceReady(f: (b: Backend) => void): void {
+  onReady.push(f);
+  if (ready) f(ready);
 }
 
 export function getBackend(): Promise<Backend> {
@@ -101,7 +162,7 @@ export function backendIfReady(): Backend | null {
 
 export async function getDevice(): Promise<GPUDevice> {
   const b = await getBackend();
-  if (b.kind !== 'gpu') throw new WebgluonError(NO_ADAPTER_HELP);
+  if (b.kind !== 'gpu') throw new DeviceError(provider.help);
   return b.device;
 }
 

@@ -1,22 +1,37 @@
 // Records kernel dispatches (eager ops and compiled plans alike) and submits them in batches:
-// one encoder and one compute pass per flush, at a readback or every BATCH dispatches.
-import { WebgluonError } from '../graph/errors.js';
-import { codegenDefaults, emitKernel, type KernelSpec, type FusionGroup } from '../codegen/emit.js';
-import { evaluateGroup } from '../cpu/reference.js';
+// one encoder and one compute pass per flush, at a readback or every BATCH dispatches. It runs
+// kernels given as WGSL on storages; what the kernels compute is the business of the layers above.
+import { DeviceError } from '../base/errors.js';
 import { BufferPool, sizeClass } from './buffer_pool.js';
 import { backendIfReady, getBackend, onDeviceLost, type Backend } from './device.js';
 import { PipelineCache } from './pipeline_cache.js';
 import { counters, noteLive } from './stats.js';
 import { relieveMemoryPressure } from './memory_pressure.js';
 import { Storage, newHostArray, setReleaseHook, type HostArray } from './storage.js';
+import { BufferUsage, MapMode } from './gpu_constants.js';
+
+/**
+ * A compute shader ready to run: bindings are the reads (read-only storage), then the writes,
+ * then the shape data `meta` when present. Made once per kernel and reused by every dispatch of
+ * it, so that bind groups can be cached per kernel.
+ */
+export interface ComputeKernel {
+  label: string;
+  wgsl: string;
+  workgroups: readonly [number, number, number];
+  meta: Uint32Array | null;
+  /** The subgroup size the WGSL assumes; undefined when it uses no subgroup builtins. */
+  subgroupSize?: number;
+  /** The same work on host arrays: how the CPU backend runs this kernel. */
+  runOnHost(reads: readonly HostArray[], writes: readonly HostArray[]): void;
+  /** The kernel again for another subgroup size (it was made before the device was known). */
+  forSubgroupSize?(size: number): ComputeKernel;
+}
 
 export interface Dispatch {
-  spec: KernelSpec;
-  group: FusionGroup;
+  kernel: ComputeKernel;
   reads: readonly Storage[];
   writes: readonly Storage[];
-  /** The CPU backend's version of a kernel that is not a fusion group (runtime checks). */
-  cpu?: (reads: readonly HostArray[], writes: readonly HostArray[]) => void;
 }
 
 const BATCH = 64;
@@ -36,7 +51,7 @@ interface GpuState {
    * buffers (an update writes a new one, the old one is freed): so in steady state a plan's
    * kernels find their bind groups here, and outputs are steered back to the buffers they had.
    */
-  bindings: WeakMap<KernelSpec, BoundGroup[]>;
+  bindings: WeakMap<ComputeKernel, BoundGroup[]>;
 }
 
 /** Enough for a parameter's two buffers, times a few parameters sharing one update kernel. */
@@ -118,9 +133,9 @@ const LOST = 'its GPU memory was on a device that has been lost or destroyed, so
   'again (for a model: loadParameters() from a checkpoint, then trainer.resetStates())';
 
 /** The error for reading a storage whose contents are unknown (see `poisoned`). */
-function unreadable(label: string, role: string, s: Storage, why: string): WebgluonError {
+function unreadable(label: string, role: string, s: Storage, why: string): DeviceError {
   const who = label === 'readback' ? 'cannot read back' : `kernel \`${label}\` cannot read its ${role},`;
-  return Object.assign(new WebgluonError(`${who} ${describeStorage(s)}: ${why}`), { unreadable: why });
+  return Object.assign(new DeviceError(`${who} ${describeStorage(s)}: ${why}`), { unreadable: why });
 }
 
 /**
@@ -143,7 +158,7 @@ function ensureBuffer(g: GpuState, s: Storage, label: string, role: string, bind
     const { maxBufferSize, maxStorageBufferBindingSize } = g.device.limits;
     const limit = binding ? Math.min(maxBufferSize, maxStorageBufferBindingSize) : maxBufferSize;
     if (bytes > limit) {
-      throw new WebgluonError(`out of GPU memory: kernel \`${label}\` needs ${mib(bytes)} for its ${role} (${describeStorage(s)}), ` +
+      throw new DeviceError(`out of GPU memory: kernel \`${label}\` needs ${mib(bytes)} for its ${role} (${describeStorage(s)}), ` +
         `more than one buffer can hold on this device (${bytes > maxBufferSize ? `maxBufferSize ${mib(maxBufferSize)}` : `maxStorageBufferBindingSize ${mib(limit)}`}); ` +
         'use smaller batches or split the tensor');
     }
@@ -168,7 +183,7 @@ function metaBuffer(g: GpuState, meta: Uint32Array): GPUBuffer {
   let buf = g.meta.get(key);
   if (!buf) {
     if (g.meta.size > 4096) g.meta.clear();
-    buf = g.device.createBuffer({ size: Math.max(16, meta.byteLength), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST, label: 'shape meta' });
+    buf = g.device.createBuffer({ size: Math.max(16, meta.byteLength), usage: BufferUsage.STORAGE | BufferUsage.COPY_DST, label: 'shape meta' });
     g.device.queue.writeBuffer(buf, 0, meta);
     g.meta.set(key, buf);
   }
@@ -177,7 +192,7 @@ function metaBuffer(g: GpuState, meta: Uint32Array): GPUBuffer {
 
 /** Binds a dispatch's buffers; on failure its outputs are poisoned and the error is returned. */
 function bindDispatch(g: GpuState, d: Dispatch, layout: GPUBindGroupLayout): GPUBindGroup | Error {
-  const { spec } = d;
+  const spec = d.kernel;
   const buffers: GPUBuffer[] = [];
   const known = g.bindings.get(spec) ?? [];
   try {
@@ -202,17 +217,17 @@ function bindDispatch(g: GpuState, d: Dispatch, layout: GPUBindGroupLayout): GPU
   return group;
 }
 
-const reEmitted = new WeakMap<KernelSpec, KernelSpec>();
+const retargeted = new WeakMap<ComputeKernel, ComputeKernel>();
 /**
- * A kernel template emitted before the device was known assumed no subgroups: the first time it
- * runs on a device that has them, it is emitted again (once per spec) for the device's size.
+ * A kernel made before the device was known assumed no subgroups: the first time it runs on a
+ * device that has them, it is made again (once per kernel) for the device's size.
  */
-function forThisDevice(spec: KernelSpec, group: FusionGroup): KernelSpec {
-  if (spec.subgroupSize === undefined || spec.subgroupSize === codegenDefaults.subgroupSize) return spec;
-  let again = reEmitted.get(spec);
+function forThisDevice(kernel: ComputeKernel, subgroupSize: number): ComputeKernel {
+  if (kernel.subgroupSize === undefined || kernel.subgroupSize === subgroupSize || !kernel.forSubgroupSize) return kernel;
+  let again = retargeted.get(kernel);
   if (!again) {
-    again = emitKernel(group, { mode: 'const', label: spec.label });
-    reEmitted.set(spec, again);
+    again = kernel.forSubgroupSize(subgroupSize);
+    retargeted.set(kernel, again);
   }
   return again;
 }
@@ -241,7 +256,7 @@ export function flushSync(): void {
   /** Errors found while encoding (refused buffers, lost inputs): reported before the GPU's own. */
   const refused: Error[] = [];
   for (const d of batch) {
-    const spec = (d.spec = forThisDevice(d.spec, d.group));
+    const spec = (d.kernel = forThisDevice(d.kernel, b.subgroupSize));
     const { pipeline, layout } = g.pipelines.get(spec.wgsl, spec.label, d.reads.length, d.writes.length, spec.meta !== null);
     const group = bindDispatch(g, d, layout);
     if (group instanceof Error) {
@@ -255,10 +270,10 @@ export function flushSync(): void {
   pass.end();
   g.device.queue.submit([encoder.finish()]);
   counters.submits++;
-  const labels = [...new Set(batch.map((d) => d.spec.label))];
+  const labels = [...new Set(batch.map((d) => d.kernel.label))];
   const describe = (kind: string) => (err: GPUError | null): Error | null => {
     if (!err) return null;
-    const error = new WebgluonError(`GPU ${kind} error in a batch of ${batch.length} kernels (${labels.slice(0, 6).join('; ')}${labels.length > 6 ? '; …' : ''}): ${err.message}`);
+    const error = new DeviceError(`GPU ${kind} error in a batch of ${batch.length} kernels (${labels.slice(0, 6).join('; ')}${labels.length > 6 ? '; …' : ''}): ${err.message}`);
     // What the batch wrote is unknown: later reads fail naming this error instead of returning garbage.
     const why = `it was written by a batch of kernels that failed (${error.message.replace(/^webgluon: /, '').split('\n')[0]})`;
     for (const d of batch) for (const w of d.writes) if (!poisoned.has(w)) poisoned.set(w, why);
@@ -315,21 +330,21 @@ export async function readStorage(s: Storage): Promise<HostArray> {
     throw e;
   }
   const bytes = s.size * 4;
-  const staging = g.device.createBuffer({ size: Math.max(4, bytes), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, label: 'readback' });
+  const staging = g.device.createBuffer({ size: Math.max(4, bytes), usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST, label: 'readback' });
   const encoder = g.device.createCommandEncoder();
   if (bytes > 0) encoder.copyBufferToBuffer(src, 0, staging, 0, bytes);
   g.device.queue.submit([encoder.finish()]);
   counters.submits++;
   await raiseErrors(g);
   try {
-    await staging.mapAsync(GPUMapMode.READ);
+    await staging.mapAsync(MapMode.READ);
   } catch (e) {
     staging.destroy();
     if (gpu !== g) {
-      throw new WebgluonError(`reading back ${describeStorage(s)} failed: the GPU device was lost while the read was in flight ` +
+      throw new DeviceError(`reading back ${describeStorage(s)} failed: the GPU device was lost while the read was in flight ` +
         `(${(e as Error).name}${(e as Error).message ? `: ${(e as Error).message}` : ''}); the next call creates a new device`);
     }
-    throw new WebgluonError(`reading back ${describeStorage(s)} failed: ${(e as Error).name}: ${(e as Error).message}`);
+    throw new DeviceError(`reading back ${describeStorage(s)} failed: ${(e as Error).name}: ${(e as Error).message}`);
   }
   const copy = staging.getMappedRange().slice(0, bytes);
   staging.unmap();
@@ -338,21 +353,9 @@ export async function readStorage(s: Storage): Promise<HostArray> {
 }
 
 function runOnCpu(d: Dispatch): void {
-  if (d.cpu) {
-    const host = (s: Storage) => (s.host ??= newHostArray(s.dtype, s.size));
-    d.cpu(d.reads.map(host), d.writes.map(host));
-    for (const w of d.writes) w.needsUpload = false;
-    return;
-  }
-  const inputs = new Map(d.spec.reads.map((n, i) => {
-    const s = d.reads[i];
-    return [n, { data: s.host ?? newHostArray(s.dtype, s.size), shape: n.shape, dtype: n.dtype }] as const;
-  }));
-  const values = evaluateGroup(d.group, inputs);
-  d.spec.writes.forEach((n, i) => {
-    d.writes[i].host = values.get(n)!.data;
-    d.writes[i].needsUpload = false;
-  });
+  const host = (s: Storage) => (s.host ??= newHostArray(s.dtype, s.size));
+  d.kernel.runOnHost(d.reads.map(host), d.writes.map(host));
+  for (const w of d.writes) w.needsUpload = false;
 }
 
 /** The pool and pipeline cache of the current device, for stats and tests. */

@@ -1,15 +1,13 @@
-// V8 cannot see GPU memory: tensors that are garbage would wait for a collection that small JS
-// objects never trigger. After enough GPU bytes were handed out since the last one, we ask for one.
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
+// GPU memory that garbage holds: tensors nobody references free their buffers only when V8 collects
+// them, and V8 cannot see GPU bytes. After enough buffers were handed out since the last collection,
+// the environment's collector (runtime/node_gc.ts in Node; none in a browser) is asked for one.
 import { counters } from './stats.js';
 
 let collect: (() => void) | null = null;
-try {
-  setFlagsFromString('--expose-gc');
-  collect = runInNewContext('gc') as () => void;
-} catch {
-  collect = null;
+
+/** Installs the function that forces a collection; null turns pressure relief off. */
+export function setGarbageCollector(f: (() => void) | null): void {
+  collect = f;
 }
 
 const FLOOR = 64 * 1024 * 1024;
@@ -23,5 +21,6 @@ export function noteAcquired(bytes: number): void {
 export function relieveMemoryPressure(): void {
   if (!collect || handedOut < Math.max(FLOOR, counters.liveBytes / 2)) return;
   handedOut = 0;
+  counters.collections++;
   collect();
 }

@@ -1,7 +1,8 @@
 // Compute pipelines keyed by their WGSL source: eager kernels read shapes from a buffer, so one
 // pipeline serves many shapes; every module and pipeline is labelled with its kernel's name.
-import { WebgluonError } from '../graph/errors.js';
+import { DeviceError } from '../base/errors.js';
 import { counters } from './stats.js';
+import { ShaderStage } from './gpu_constants.js';
 
 export interface CachedPipeline {
   pipeline: GPUComputePipeline;
@@ -26,7 +27,7 @@ export class PipelineCache {
     const entries: GPUBindGroupLayoutEntry[] = [];
     for (let i = 0; i < reads + writes + (meta ? 1 : 0); i++) {
       const ro = i < reads || i >= reads + writes;
-      entries.push({ binding: i, visibility: GPUShaderStage.COMPUTE, buffer: { type: ro ? 'read-only-storage' : 'storage' } });
+      entries.push({ binding: i, visibility: ShaderStage.COMPUTE, buffer: { type: ro ? 'read-only-storage' : 'storage' } });
     }
     this.device.pushErrorScope('validation');
     const layout = this.device.createBindGroupLayout({ label, entries });
@@ -40,7 +41,7 @@ export class PipelineCache {
       if (this.cache.get(wgsl) === entry) this.cache.delete(wgsl);
       const info = await module.getCompilationInfo().catch(() => null);
       const detail = info?.messages.map((m) => `  line ${m.lineNum}: ${m.message}`).join('\n') ?? '';
-      this.errors.push(new WebgluonError(`kernel \`${label}\` failed to compile: ${err.message}\n${detail}\n--- WGSL ---\n${wgsl}`));
+      this.errors.push(new DeviceError(`kernel \`${label}\` failed to compile: ${err.message}\n${detail}\n--- WGSL ---\n${wgsl}`));
     }));
     counters.pipelines++;
     const entry = { pipeline, layout };

@@ -15,10 +15,12 @@ export interface RuntimeStats {
   readbacks: number;
   /** Bind groups created (a compiled plan in steady state reuses its own). */
   bindGroups: number;
+  /** Garbage collections asked for because GPU buffers churned (runtime/memory_pressure.ts). */
+  collections: number;
 }
 
 export const counters: RuntimeStats = {
-  dispatches: 0, submits: 0, pipelines: 0, allocations: 0, liveBuffers: 0, liveBytes: 0, peakBytes: 0, pooledBytes: 0, readbacks: 0, bindGroups: 0,
+  dispatches: 0, submits: 0, pipelines: 0, allocations: 0, liveBuffers: 0, liveBytes: 0, peakBytes: 0, pooledBytes: 0, readbacks: 0, bindGroups: 0, collections: 0,
 };
 
 export function stats(): RuntimeStats {
@@ -33,6 +35,7 @@ export function resetStats(): void {
   counters.allocations = 0;
   counters.readbacks = 0;
   counters.bindGroups = 0;
+  counters.collections = 0;
   counters.peakBytes = counters.liveBytes;
 }
 

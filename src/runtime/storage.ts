@@ -1,6 +1,6 @@
 // A Storage is the memory behind one or more tensors (views share it): a GPU buffer taken from
 // the pool when the first kernel that writes it is encoded, or a host array on the CPU backend.
-import type { DType } from '../graph/types.js';
+import type { DType } from '../base/types.js';
 
 export type HostArray = Float32Array | Int32Array;
 

@@ -1,9 +1,11 @@
 // Whether kernel templates may use WGSL subgroups on this device, and with how many lanes: one
 // fixed size, and the lanes of a subgroup numbered consecutively within a workgroup (probed).
+import { BufferUsage, MapMode } from './gpu_constants.js';
+import { envVar } from '../base/env.js';
 
 /** The feature to request: only adapters whose subgroups have a single size are worth it. */
 export function subgroupSizeOffered(adapter: GPUAdapter): number {
-  if (process.env.WEBGLUON_SUBGROUPS === '0' || !adapter.features.has('subgroups')) return 0;
+  if (envVar('WEBGLUON_SUBGROUPS') === '0' || !adapter.features.has('subgroups')) return 0;
   const { subgroupMinSize: min, subgroupMaxSize: max } = adapter.info;
   return min !== undefined && min === max && min >= 4 && min <= 64 ? min : 0;
 }
@@ -28,8 +30,8 @@ fn main(@builtin(local_invocation_index) i: u32, @builtin(subgroup_invocation_id
   device.pushErrorScope('validation');
   const module = device.createShaderModule({ code, label: 'subgroup probe' });
   const pipeline = device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: 'subgroup probe' });
-  const out = device.createBuffer({ size: bytes, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
-  const read = device.createBuffer({ size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+  const out = device.createBuffer({ size: bytes, usage: BufferUsage.STORAGE | BufferUsage.COPY_SRC });
+  const read = device.createBuffer({ size: bytes, usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST });
   const encoder = device.createCommandEncoder();
   const pass = encoder.beginComputePass();
   pass.setPipeline(pipeline);
@@ -41,7 +43,7 @@ fn main(@builtin(local_invocation_index) i: u32, @builtin(subgroup_invocation_id
   const failed = await device.popErrorScope();
   try {
     if (failed) return 0;
-    await read.mapAsync(GPUMapMode.READ);
+    await read.mapAsync(MapMode.READ);
     const seen = new Uint32Array(read.getMappedRange().slice(0));
     read.unmap();
     for (let i = 0; i < PROBE_WORKGROUP; i++) {

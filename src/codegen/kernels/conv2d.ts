@@ -1,8 +1,8 @@
 // Convolution kernel templates (NCHW input, OIHW weight): forward, backward-data and backward-weight,
 // each an implicit GEMM whose register tile is several channels × a run of pixels of one image row.
-import type { KernelContext, KernelSource, KernelTemplate } from '../kernel_template.js';
+import type { KernelContext, KernelSource, KernelTemplate } from '../../graph/kernel_template.js';
 import { laneRowConv, laneWeightConv } from './conv2d_subgroup.js';
-import { sizeOf, type Attrs, type Shape } from '../../graph/types.js';
+import { sizeOf, type Attrs, type Shape } from '../../base/types.js';
 import { dispatchGroups, emptyKernel, groupedEntry, last, range } from './matmul.js';
 
 export interface ConvGeometry {

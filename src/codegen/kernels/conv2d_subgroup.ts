@@ -5,7 +5,7 @@
 // all lanes share, while a shuffle within a subgroup costs about one. The row-tiled kernels of
 // conv2d.ts spend most of their time loading; these load a value once per subgroup instead of
 // once per lane (the Siamese 64→64 5×5 convolution: about 3× the GFLOP/s on lavapipe).
-import type { KernelSource } from '../kernel_template.js';
+import type { KernelSource } from '../../graph/kernel_template.js';
 import { i32, openReductionLoops, type ConvGeometry, type RowTiledConv } from './conv2d.js';
 import { dispatchGroups, groupedEntry, last, range } from './matmul.js';
 

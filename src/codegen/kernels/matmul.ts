@@ -1,6 +1,6 @@
 // The `dot` kernel template: shape-specialised WGSL for (batched) matmul with transpose flags.
 // Two tilings of one loop nest: registers only (fast on lavapipe) or workgroup-memory staging.
-import type { KernelContext, KernelSource, KernelTemplate } from '../kernel_template.js';
+import type { KernelContext, KernelSource, KernelTemplate } from '../../graph/kernel_template.js';
 
 /** WGSL allows at most 65535 workgroups per dimension: larger counts fold into y. */
 const MAX_GROUPS = 65535;

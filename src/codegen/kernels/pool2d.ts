@@ -1,7 +1,7 @@
 // Pooling kernel templates (NCHW, max or average): forward writes one output per invocation;
 // backward gathers, per input element, the gradients of the windows that chose it (no atomics).
-import type { KernelTemplate } from '../kernel_template.js';
-import type { Attrs, Shape } from '../../graph/types.js';
+import type { KernelTemplate } from '../../graph/kernel_template.js';
+import type { Attrs, Shape } from '../../base/types.js';
 import { f32 } from '../literals.js';
 import { dispatchGroups, linearGroup } from './matmul.js';
 

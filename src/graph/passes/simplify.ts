@@ -3,7 +3,7 @@
 // the result keeps the node's shape and dtype (x*1 may broadcast or change dtype otherwise).
 import { Graph, Node } from '../ir.js';
 import { getOp } from '../registry.js';
-import { sameShape } from '../types.js';
+import { sameShape } from '../../base/types.js';
 import { rewrite } from './rewrite.js';
 
 const isConst = (n: Node, v?: number) => n.isScalarConstant && (v === undefined || n.value === v);

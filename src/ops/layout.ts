@@ -1,11 +1,11 @@
 // Layout ops: views that only relabel a buffer (reshape, expandDims, flatten, squeeze) and
 // gathers that move data (transpose, slice and its gradient, concat, pick, oneHot).
-import { ShapeError, currentOrigin } from '../errors.js';
-import { defineOp, type HostValue, type In } from '../registry.js';
-import { normalizeAxes, normalizeAxis } from '../shape.js';
-import { sizeOf, stridesOf, type Attrs, type DType, type Shape } from '../types.js';
+import { ShapeError, currentOrigin } from '../base/errors.js';
+import { defineOp, type HostValue, type In } from '../graph/registry.js';
+import { normalizeAxes, normalizeAxis } from '../graph/shape.js';
+import { sizeOf, stridesOf, type Attrs, type DType, type Shape } from '../base/types.js';
 
-declare module '../registry.js' {
+declare module '../graph/registry.js' {
   interface OpSignatures<T> {
     reshape(x: In<T>, shape: readonly number[]): T;
     expandDims(x: In<T>, axis: number): T;

@@ -1,10 +1,10 @@
 // argmax/argmin along one axis: a small kernel of its own, since a (value, index) pair does not
 // fit the reduce body's single accumulator. Indices come back as float32, as in MXNet.
-import { defineOp, type In, type KernelOp } from '../registry.js';
-import { normalizeAxis, reducedShape } from '../shape.js';
-import { sizeOf, stridesOf, type Attrs, type Shape } from '../types.js';
+import { defineOp, type In, type KernelOp } from '../graph/registry.js';
+import { normalizeAxis, reducedShape } from '../graph/shape.js';
+import { sizeOf, stridesOf, type Attrs, type Shape } from '../base/types.js';
 
-declare module '../registry.js' {
+declare module '../graph/registry.js' {
   interface OpSignatures<T> {
     argmax(x: In<T>, axis?: number | { axis?: number; keepdims?: boolean }, keepdims?: boolean): T;
     argmin(x: In<T>, axis?: number | { axis?: number; keepdims?: boolean }, keepdims?: boolean): T;

@@ -1,12 +1,12 @@
 // Elementwise ops: one WGSL expression and one scalar reference each, over NumPy-broadcast
 // inputs. Fusion inlines these expressions; gradients are compositions of these same ops.
-import { defineOp, type ElementwiseOp, type GradRule, type In } from '../registry.js';
-import { broadcastShapes } from '../shape.js';
-import { sameShape, type DType, type Shape } from '../types.js';
-import { ShapeError, currentOrigin } from '../errors.js';
-import { f32 } from '../../codegen/literals.js';
+import { defineOp, type ElementwiseOp, type GradRule, type In } from '../graph/registry.js';
+import { broadcastShapes } from '../graph/shape.js';
+import { sameShape, type DType, type Shape } from '../base/types.js';
+import { ShapeError, currentOrigin } from '../base/errors.js';
+import { f32 } from '../codegen/literals.js';
 
-declare module '../registry.js' {
+declare module '../graph/registry.js' {
   interface OpSignatures<T> {
     add(a: In<T>, b: In<T>): T;
     sub(a: In<T>, b: In<T>): T;

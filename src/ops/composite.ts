@@ -1,13 +1,13 @@
 // Ops defined as compositions of other registry ops: they fuse and differentiate through their
 // parts, so none needs its own kernel or gradient (softrelu, softmax, dense and conv layers).
-import { ShapeError, currentOrigin } from '../errors.js';
-import { defineOp, type In, type Ops, type Shaped } from '../registry.js';
-import { normalizeAxis } from '../shape.js';
-import type { Attrs, Shape } from '../types.js';
+import { ShapeError, currentOrigin } from '../base/errors.js';
+import { defineOp, type In, type Ops, type Shaped } from '../graph/registry.js';
+import { normalizeAxis } from '../graph/shape.js';
+import type { Attrs, Shape } from '../base/types.js';
 
 export type ActType = 'relu' | 'sigmoid' | 'tanh' | 'softrelu' | 'softsign';
 
-declare module '../registry.js' {
+declare module '../graph/registry.js' {
   interface OpSignatures<T> {
     softrelu(x: In<T>): T;
     softsign(x: In<T>): T;

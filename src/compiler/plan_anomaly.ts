@@ -7,11 +7,11 @@ import { watchPlan } from '../ndarray/anomaly.js';
 import { Tensor } from '../ndarray/tensor.js';
 import { backendIfReady } from '../runtime/device.js';
 import { enqueue } from '../runtime/executor.js';
-import { placeStorage, type Plan } from '../runtime/plan_executor.js';
+import { placeStorage, type Plan } from './plan_executor.js';
 import { Storage } from '../runtime/storage.js';
-import type { Node } from './ir.js';
-import { getOp } from './registry.js';
-import { sizeOf } from './types.js';
+import type { Node } from '../graph/ir.js';
+import { getOp } from '../graph/registry.js';
+import { sizeOf } from '../base/types.js';
 
 /** A value the check reads: the storage and the node whose elements it holds. */
 interface Watched {
@@ -47,10 +47,10 @@ export function checkPlanCall(plan: Plan, phase: 'forward' | 'backward', inputs:
     }
     return k;
   };
-  const kernels = plan.kernels.map((kernel) => ({
-    kernel,
-    reads: kernel.reads.map((p, i) => watch(placeStorage(p, inputs, outputs, slots), kernel.spec.reads[i])),
-    writes: kernel.writes.map((p, i) => watch(placeStorage(p, inputs, outputs, slots), kernel.spec.writes[i])),
+  const kernels = plan.kernels.map(({ kernel, reads, writes }) => ({
+    group: kernel.group,
+    reads: reads.map((p, i) => watch(placeStorage(p, inputs, outputs, slots), kernel.spec.reads[i])),
+    writes: writes.map((p, i) => watch(placeStorage(p, inputs, outputs, slots), kernel.spec.writes[i])),
   }));
   if (watched.length === 0) return;
 
@@ -61,24 +61,25 @@ export function checkPlanCall(plan: Plan, phase: 'forward' | 'backward', inputs:
     const chunk = watched.slice(base, base + perDispatch);
     const src = valueStatsKernel(chunk.map((w) => sizeOf(w.node.shape)), base);
     enqueue({
-      spec: { label: `anomaly check of ${plan.name}`, wgsl: src.wgsl, reads: [], writes: [], readTypes: [], meta: null, workgroups: src.workgroups },
-      group: { kind: 'kernel', nodes: [], outputs: [] },
+      kernel: {
+        label: `anomaly check of ${plan.name}`, wgsl: src.wgsl, meta: null, workgroups: src.workgroups,
+        runOnHost: (reads, [out]) => reads.forEach((r, j) => {
+          out.set(valueStatsOnHost(r.subarray(0, sizeOf(chunk[j].node.shape))), (base + j) * STATS_PER_BUFFER);
+        }),
+      },
       reads: chunk.map((w) => w.storage),
       writes: [stats],
-      cpu: (reads, [out]) => reads.forEach((r, j) => {
-        out.set(valueStatsOnHost(r.subarray(0, sizeOf(chunk[j].node.shape))), (base + j) * STATS_PER_BUFFER);
-      }),
     });
   }
   const statsTensor = new Tensor(stats, [watched.length * STATS_PER_BUFFER], 'float32');
   watchPlan(async () => {
     const values = (await statsTensor.data()) as Float32Array;
     statsTensor.dispose();
-    for (const [n, { kernel, reads, writes }] of kernels.entries()) {
+    for (const [n, { group, reads, writes }] of kernels.entries()) {
       const bad = writes.filter((k) => k >= 0).reduce((sum, k) => sum + values[k * STATS_PER_BUFFER], 0);
       if (bad === 0) continue;
-      const ops = kernel.group.nodes.map((m) => m.op);
-      const main = kernel.group.nodes.find((m) => getOp(m.op).kind !== 'elementwise') ?? kernel.group.nodes[kernel.group.nodes.length - 1];
+      const ops = group.nodes.map((m) => m.op);
+      const main = group.nodes.find((m) => getOp(m.op).kind !== 'elementwise') ?? group.nodes[group.nodes.length - 1];
       const ranges = reads.map((k) => (k >= 0 ? formatRange(values, k) : 'int32'));
       const badInput = reads.some((k) => k >= 0 && values[k * STATS_PER_BUFFER] > 0);
       const hint = ops.map((op) => HINTS[op]).find(Boolean);

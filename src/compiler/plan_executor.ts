@@ -1,16 +1,16 @@
 // Runs a compiled Plan: intermediate slots are allocated once per plan and kept across calls
 // (static allocation), outputs get fresh storages every call (they are returned to the caller),
 // and every kernel goes through the shared executor, so batching and dispatch counts match eager.
-import type { FusionGroup, KernelSpec } from '../codegen/emit.js';
+import type { FusionGroup } from '../graph/fuse.js';
 import type { Graph, Node } from '../graph/ir.js';
 import type { MemoryPlan, Place } from '../graph/memory.js';
-import { sizeOf } from '../graph/types.js';
-import { enqueue } from './executor.js';
-import { Storage } from './storage.js';
+import { sizeOf } from '../base/types.js';
+import { enqueue } from '../runtime/executor.js';
+import { Storage } from '../runtime/storage.js';
+import type { GroupKernel } from '../ndarray/launch.js';
 
 export interface PlanKernel {
-  spec: KernelSpec;
-  group: FusionGroup;
+  kernel: GroupKernel;
   reads: readonly Place[];
   writes: readonly Place[];
 }
@@ -54,7 +54,7 @@ function enqueuePlan(plan: Plan, inputs: readonly Storage[], slots: readonly Sto
   }
   const outs = plan.outputs.map((o) => new Storage(sizeOf(o.shape), o.dtype));
   const at = (p: Place): Storage => placeStorage(p, inputs, outs, slots);
-  for (const k of plan.kernels) enqueue({ spec: k.spec, group: k.group, reads: k.reads.map(at), writes: k.writes.map(at) });
+  for (const k of plan.kernels) enqueue({ kernel: k.kernel, reads: k.reads.map(at), writes: k.writes.map(at) });
   return outs;
 }
 

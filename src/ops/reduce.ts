@@ -1,10 +1,10 @@
 // Reductions over axes (sum, mean, max, min): an identity and a combine each, so the emitter can
 // fold elementwise producers into the reduction loop and consumers into its epilogue.
-import { defineOp, type GradRule, type In, type ReduceBody } from '../registry.js';
-import { normalizeAxes, reducedShape } from '../shape.js';
-import type { AttrValue, Attrs, Shape } from '../types.js';
+import { defineOp, type GradRule, type In, type ReduceBody } from '../graph/registry.js';
+import { reduceAxes, reducedShape } from '../graph/shape.js';
+import type { AttrValue, Attrs, Shape } from '../base/types.js';
 
-declare module '../registry.js' {
+declare module '../graph/registry.js' {
   interface OpSignatures<T> {
     sum(x: In<T>, axis?: ReduceAxis | ReduceOptions, keepdims?: boolean): T;
     mean(x: In<T>, axis?: ReduceAxis | ReduceOptions, keepdims?: boolean): T;
@@ -18,9 +18,6 @@ export interface ReduceOptions {
   keepdims?: boolean;
 }
 
-export function reduceAxes(name: string, shape: Shape, attrs: Attrs): number[] {
-  return normalizeAxes(name, attrs.axis as AttrValue, shape.length, shape);
-}
 
 /** The gradient's shape before broadcasting back: the output with reduced axes kept as 1. */
 function keptShape(x: Shape, attrs: Attrs, name: string): number[] {

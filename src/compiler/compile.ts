@@ -2,27 +2,29 @@
 //   trace → simplify → cse → dce → (autodiff → simplify → cse → dce) → fuse → planMemory → emit
 // compileGraph() turns one Graph into a Plan; compileFunction() is the user-level API that traces
 // a function per input signature, runs forward (and backward) plans, and records ONE tape entry.
-import { emitKernel } from '../codegen/emit.js';
 import { anomalyDetection, isRecording } from '../ndarray/autograd.js';
+import { launchableKernel } from '../ndarray/launch.js';
+import { keep } from '../ndarray/scope.js';
 import { nextSeq } from '../ndarray/tape.js';
 import { Tensor } from '../ndarray/tensor.js';
 import { backendIfReady } from '../runtime/device.js';
 import { flushSync } from '../runtime/executor.js';
-import { runPlan, runPlanFresh, type Plan, type PlanKernel } from '../runtime/plan_executor.js';
+import { runPlan, runPlanFresh, type Plan, type PlanKernel } from './plan_executor.js';
 import type { Storage } from '../runtime/storage.js';
 import { checkPlanCall } from './plan_anomaly.js';
-import { autodiff } from './autodiff.js';
-import { dumpGraph, dumper, formatGroups } from './dump.js';
-import { fuse, type FuseOptions } from './fuse.js';
-import { Graph, Node } from './ir.js';
-import { planMemory, storageRoot } from './memory.js';
-import { cse } from './passes/cse.js';
-import { dce } from './passes/dce.js';
-import { simplify } from './passes/simplify.js';
-import { getOp } from './registry.js';
-import { traceFull, type TraceFn, type ValueSpec } from './trace.js';
+import { autodiff } from '../graph/autodiff.js';
+import { dumpGraph, dumper, formatGroups } from '../graph/dump.js';
+import { fuse, type FuseOptions } from '../graph/fuse.js';
+import { Graph, Node } from '../graph/ir.js';
+import { planMemory, storageRoot } from '../graph/memory.js';
+import { cse } from '../graph/passes/cse.js';
+import { dce } from '../graph/passes/dce.js';
+import { simplify } from '../graph/passes/simplify.js';
+import { getOp } from '../graph/registry.js';
+import { traceFull, type TraceFn, type ValueSpec } from '../graph/trace.js';
+import '../ops/index.js';
 
-export type { Plan } from '../runtime/plan_executor.js';
+export type { Plan } from './plan_executor.js';
 
 type Write = ReturnType<typeof dumper>;
 
@@ -74,9 +76,9 @@ export function compileGraph(graph: Graph, opts: { name?: string; write?: Write;
     return p;
   };
   const kernels: PlanKernel[] = groups.map((group, k) => {
-    const spec = emitKernel(group, { mode: 'const', label: `${name}#${k} ${group.nodes.map((n) => n.op).join('+')}` });
-    write?.(`kernel_${String(k).padStart(2, '0')}.wgsl`, `// ${spec.label}\n// workgroups ${spec.workgroups.join('x')}\n${spec.wgsl}`);
-    return { spec, group, reads: spec.reads.map(placeOf), writes: spec.writes.map(placeOf) };
+    const kernel = launchableKernel(group, { mode: 'const', label: `${name}#${k} ${group.nodes.map((n) => n.op).join('+')}` });
+    write?.(`kernel_${String(k).padStart(2, '0')}.wgsl`, `// ${kernel.label}\n// workgroups ${kernel.workgroups.join('x')}\n${kernel.wgsl}`);
+    return { kernel, reads: kernel.spec.reads.map(placeOf), writes: kernel.spec.writes.map(placeOf) };
   });
   write?.('6_memory.txt', `slots: ${memory.slots.map((s) => s.size).join(', ')}\nslot bytes ${memory.slotBytes} (without reuse ${memory.naiveBytes})\n` +
     [...memory.places].map(([n, p]) => `%${n.id} → ${p.kind} ${p.index}`).join('\n'));
@@ -174,7 +176,8 @@ export function compileFunction(fn: TraceFn, opts: CompileOptions = {}): Compile
     const p = plans;
     const fwdOuts = run(p.trainForward!, 'forward', storages).map((s, i) => wrap(s, p.trainForward!.outputs[i]));
     const outs = fwdOuts.slice(0, p.nOut);
-    const saved = fwdOuts.slice(p.nOut);
+    // Freed by this entry once backward has run: no tidy() scope may take them earlier.
+    const saved = fwdOuts.slice(p.nOut).map(keep);
     const entry = {
       seq: nextSeq(), name, inputs: all, outputs: outs,
       backward(dys: readonly (Tensor | null)[]): (Tensor | null)[] {

@@ -1,15 +1,15 @@
 // The heavy ops, each a kernel template with a register tiling: dot (batched matmul), conv2d and
 // its two backward ops, pool2d and its backward. Gradients are compositions of these same ops.
-import { ShapeError, WebgluonError, currentOrigin } from '../errors.js';
-import { defineOp, type In, type Ops, type Shaped } from '../registry.js';
-import type { Attrs, AttrValue, DType, Shape } from '../types.js';
-import { matmulKernel } from '../../codegen/kernels/matmul.js';
-import { conv2dBackwardDataKernel, conv2dBackwardWeightKernel, conv2dKernel } from '../../codegen/kernels/conv2d.js';
-import { pool2dBackwardKernel, pool2dKernel } from '../../codegen/kernels/pool2d.js';
+import { ShapeError, WebgluonError, currentOrigin } from '../base/errors.js';
+import { defineOp, type In, type Ops, type Shaped } from '../graph/registry.js';
+import type { Attrs, AttrValue, DType, Shape } from '../base/types.js';
+import { matmulKernel } from '../codegen/kernels/matmul.js';
+import { conv2dBackwardDataKernel, conv2dBackwardWeightKernel, conv2dKernel } from '../codegen/kernels/conv2d.js';
+import { pool2dBackwardKernel, pool2dKernel } from '../codegen/kernels/pool2d.js';
 import {
   conv2dBackwardDataReference, conv2dBackwardWeightReference, conv2dReference, dotReference,
   pool2dBackwardReference, pool2dReference,
-} from '../../cpu/kernels.js';
+} from '../cpu/kernels.js';
 
 export interface DotOptions { transposeA?: boolean; transposeB?: boolean }
 export interface Conv2dOptions { stride?: readonly number[]; pad?: readonly number[] }
@@ -20,7 +20,7 @@ export interface Pool2dOptions {
   poolType?: 'max' | 'avg';
 }
 
-declare module '../registry.js' {
+declare module '../graph/registry.js' {
   interface OpSignatures<T> {
     dot(a: In<T>, b: In<T>, opts?: DotOptions): T;
     conv2d(x: In<T>, w: In<T>, opts?: Conv2dOptions): T;

@@ -1,9 +1,9 @@
 // Random sources: counter-based (a hash of seed and element index), so the CPU reference and
 // the GPU produce the same numbers and a compiled plan needs no RNG state on the device.
-import { defineOp } from '../registry.js';
-import { f32 } from '../../codegen/literals.js';
+import { defineOp } from '../graph/registry.js';
+import { f32 } from '../codegen/literals.js';
 
-declare module '../registry.js' {
+declare module '../graph/registry.js' {
   interface OpSignatures<T> {
     randomUniform(opts: { shape: readonly number[]; lo?: number; hi?: number; seed: number }): T;
     randomNormal(opts: { shape: readonly number[]; mean?: number; std?: number; seed: number }): T;

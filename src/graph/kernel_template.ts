@@ -1,7 +1,7 @@
 // The contract between a `kernel` registry entry (matmul, convolution, pooling…) and the emitter:
-// a template turns concrete shapes into a WGSL body and a dispatch size; the emitter adds the
+// a template turns concrete shapes into a WGSL body and a dispatch size; codegen adds the
 // bindings, the shared prelude and an optional fused elementwise epilogue.
-import type { Attrs, DType, Shape } from '../graph/types.js';
+import type { Attrs, DType, Shape } from '../base/types.js';
 
 export interface KernelContext {
   inShapes: readonly Shape[];
@@ -32,9 +32,3 @@ export interface KernelSource {
 
 export type KernelTemplate = (ctx: KernelContext) => KernelSource;
 
-/**
- * What a module whose template uses subgroups starts with. The uniformity analysis cannot see
- * that the templates' subgroup calls sit in control flow uniform per subgroup (loops bounded by
- * the subgroup's own row index), so that diagnostic is off.
- */
-export const SUBGROUP_DIRECTIVES = 'enable subgroups;\ndiagnostic(off, subgroup_uniformity);\n';

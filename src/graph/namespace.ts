@@ -1,8 +1,7 @@
 // Builds an op namespace (`nd`, `sym`, the CPU evaluator's) by iterating the registry: each
 // function parses its positional arguments, numbers and trailing options into inputs and attrs.
-import { allOps, getOp, resolveAttrs, type OpDef, type OpSignatures } from '../graph/registry.js';
-import type { Attrs, AttrValue } from '../graph/types.js';
-import '../graph/ops/index.js';
+import { forEachOp, getOp, resolveAttrs, type OpDef, type OpSignatures } from './registry.js';
+import type { Attrs, AttrValue } from '../base/types.js';
 
 export type ApplyFn<T> = (op: OpDef, inputs: readonly (T | number | null)[], attrs: Attrs) => T;
 
@@ -49,20 +48,20 @@ function describe(v: unknown): string {
 
 export function buildNamespace<T>(apply: ApplyFn<T>, isValue: (v: unknown) => v is T): OpSignatures<T> {
   const ns: Record<string, (...args: unknown[]) => T> = {};
-  for (const op of allOps()) {
+  forEachOp((op) => {
     ns[op.name] = (...args: unknown[]) => {
       const { inputs, attrs } = parseCall<T>(op, args, isValue);
       return apply(op, inputs, attrs);
     };
-  }
+  });
   return ns as unknown as OpSignatures<T>;
 }
 
 /** Installs every op as a method (`x.add(y)` = `F.add(x, y)`) on a value class. */
 export function installMethods(proto: object, ns: OpSignatures<unknown>): void {
   const table = ns as unknown as Record<string, (...args: unknown[]) => unknown>;
-  for (const op of allOps()) {
-    if (op.inputs.length === 0 || op.inputs[0].startsWith('...') || op.name in proto) continue;
+  forEachOp((op) => {
+    if (op.inputs.length === 0 || op.inputs[0].startsWith('...') || op.name in proto) return;
     Object.defineProperty(proto, op.name, {
       value(this: unknown, ...args: unknown[]) {
         return table[op.name](this, ...args);
@@ -70,7 +69,7 @@ export function installMethods(proto: object, ns: OpSignatures<unknown>): void {
       writable: true,
       configurable: true,
     });
-  }
+  });
 }
 
 export { getOp };
