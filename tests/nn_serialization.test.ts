@@ -126,3 +126,111 @@ describe('saveParameters / loadParameters', () => {
     expect(Array.from(await q.data().data())).toEqual([1, 1]);
   });
 });
+
+// Files the reference safetensors loader refuses: loading one must fail naming the file and the
+// fault, and change nothing. Each is written by hand from the four tensors of a real Model file.
+describe('loadParameters refuses loose safetensors files', () => {
+  const sizes: [string, number[]][] = [['enc.weight', [2, 3]], ['enc.bias', [3]], ['dec.weight', [3, 2]], ['dec.bias', [2]]];
+
+  /** Writes `header` (raw text, so that it may repeat a key) and `data` as a safetensors file. */
+  function craft(name: string, header: string, data: Uint8Array): string {
+    const h = Buffer.from(header, 'utf8');
+    const len = Buffer.alloc(8);
+    len.writeBigUInt64LE(BigInt(h.length));
+    const path = join(dir, name);
+    writeFileSync(path, Buffer.concat([len, h, data]));
+    return path;
+  }
+  /** One header entry; `offsets` default to the tensors packed in order from 0. */
+  const entry = (name: string, shape: number[], offsets: [number, number]) =>
+    `${JSON.stringify(name)}: {"dtype": "F32", "shape": ${JSON.stringify(shape)}, "data_offsets": ${JSON.stringify(offsets)}}`;
+  const packed = (): [string, number[], [number, number]][] => {
+    let at = 0;
+    return sizes.map(([n, s]) => {
+      const bytes = s.reduce((a, b) => a * b, 1) * 4;
+      at += bytes;
+      return [n, s, [at - bytes, at]];
+    });
+  };
+  const headerOf = (entries: [string, number[], [number, number]][]) => `{${entries.map(([n, s, o]) => entry(n, s, o)).join(', ')}}`;
+
+  async function setup(): Promise<{ m: Model; before: number[][]; data: Uint8Array }> {
+    const source = await trained(7);
+    const path = join(dir, 'source.safetensors');
+    await source.saveParameters(path);
+    const file = decodeSafetensors(new Uint8Array(readFileSync(path)));
+    const data = Buffer.concat(sizes.map(([n]) => Buffer.from(file.get(n)!.data.buffer)));
+    const m = await trained(8);
+    return { m, before: await snapshot(m), data: new Uint8Array(data) };
+  }
+
+  async function expectRefused(m: Model, before: number[][], path: string, why: RegExp): Promise<void> {
+    const err = await m.loadParameters(path).then(() => null, (e: unknown) => e as Error);
+    expect(err, `${path} loaded`).toBeInstanceOf(Error);
+    expect(err!.message).toContain(`cannot load parameters from '${path}'`);
+    expect(err!.message).toMatch(why);
+    expect(err!.message).toMatch(/the model was not changed$/);
+    expect(await snapshot(m)).toEqual(before);
+  }
+
+  it('a hand-written file that tiles its data section loads (the crafting is right)', async () => {
+    const { data } = await setup();
+    const fresh = await trained(9);
+    await fresh.loadParameters(craft('ok.safetensors', headerOf(packed()), data));
+    const source = await trained(7);
+    expect(await snapshot(fresh)).toEqual(await snapshot(source));
+  });
+
+  it('overlapping tensors', async () => {
+    const { m, before, data } = await setup();
+    const e = packed();
+    e[3][2] = [52, 60]; // dec.bias inside dec.weight's bytes [36, 60]
+    const path = craft('overlap.safetensors', headerOf(e), data.subarray(0, 60));
+    await expectRefused(m, before, path, /tensors 'dec\.weight' \(data_offsets \[36, 60\]\) and 'dec\.bias' \(data_offsets \[52, 60\]\) overlap/);
+  });
+
+  it('a tensor name twice in the header, also when spelled with an escape', async () => {
+    const { m, before, data } = await setup();
+    const e = packed();
+    const twice = `{${[...e.map(([n, s, o]) => entry(n, s, o)), entry('enc.bias', [3], [24, 36])].join(', ')}}`;
+    await expectRefused(m, before, craft('dup.safetensors', twice, data), /the header names tensor 'enc\.bias' twice/);
+    const escaped = headerOf(e).replace('}}', '}, "dec\\u002ebias": {"dtype": "F32", "shape": [2], "data_offsets": [60, 68]}}');
+    await expectRefused(m, before, craft('dup2.safetensors', escaped, data), /the header names tensor 'dec\.bias' twice/);
+    const inner = headerOf(e).replace('"dtype": "F32"', '"dtype": "I32", "dtype": "F32"');
+    await expectRefused(m, before, craft('dup3.safetensors', inner, data), /the header's entry 'enc\.weight' has the key 'dtype' twice/);
+  });
+
+  it('trailing bytes after the last tensor', async () => {
+    const { m, before, data } = await setup();
+    const path = craft('trailing.safetensors', headerOf(packed()), new Uint8Array([...data, 1, 2, 3, 4]));
+    await expectRefused(m, before, path, /4 bytes follow the last tensor 'dec\.bias' \(data_offsets \[60, 68\]\) in the 72-byte data section/);
+  });
+
+  it('a gap between tensors, or before the first', async () => {
+    const { m, before, data } = await setup();
+    const e = packed().map(([n, s, [b, en]]): [string, number[], [number, number]] => (b >= 36 ? [n, s, [b + 4, en + 4]] : [n, s, [b, en]]));
+    const gapped = new Uint8Array(72);
+    gapped.set(data.subarray(0, 36), 0);
+    gapped.set(data.subarray(36), 40);
+    await expectRefused(m, before, craft('gap.safetensors', headerOf(e), gapped),
+      /bytes 36 to 40 of the data section, between tensors 'enc\.bias' \(data_offsets \[24, 36\]\) and 'dec\.weight' \(data_offsets \[40, 64\]\), belong to no tensor/);
+    const shifted = packed().map(([n, s, [b, en]]): [string, number[], [number, number]] => [n, s, [b + 8, en + 8]]);
+    await expectRefused(m, before, craft('gap0.safetensors', headerOf(shifted), new Uint8Array([...new Uint8Array(8), ...data])),
+      /the first 8 bytes of the data section belong to no tensor/);
+  });
+
+  it('malformed entries: a header length past the end, an entry that is not an object, non-integer offsets', async () => {
+    const { m, before, data } = await setup();
+    const good = craft('good.safetensors', headerOf(packed()), data);
+    const bytes = readFileSync(good);
+    bytes.writeBigUInt64LE(BigInt(bytes.length), 0);
+    writeFileSync(good, bytes);
+    await expectRefused(m, before, good, /the header claims \d+ bytes but the file has only/);
+    const notObject = headerOf(packed()).replace(/"dec\.bias": \{[^}]*\}/, '"dec.bias": null');
+    await expectRefused(m, before, craft('null.safetensors', notObject, data.subarray(0, 60)), /tensor 'dec\.bias' is null in the header/);
+    const fractional = headerOf(packed()).replace('[60,68]', '[60.5,68.5]');
+    await expectRefused(m, before, craft('frac.safetensors', fractional, data), /tensor 'dec\.bias' has invalid data_offsets \[60\.5,68\.5\]/);
+    const reversed = headerOf(packed()).replace('[60,68]', '[68,60]');
+    await expectRefused(m, before, craft('rev.safetensors', reversed, data), /tensor 'dec\.bias' has invalid data_offsets \[68,60\]/);
+  });
+});

@@ -1,7 +1,7 @@
 // The training loop of the tutorial: random pairs → Siamese network → contrastive loss →
 // backward → Adam step, with metrics, checkpoints every epoch (atomic) and resuming.
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync } from 'node:fs';
+import { basename, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { DataLoader, HostArray } from '../../src/data/index.js';
 import { writeFileAtomic } from '../../src/data/atomic_write.js';
 import { plotImagePairs, plotLossCurve } from '../../src/data/plot.js';
@@ -72,6 +72,35 @@ function readCheckpoint(path: string, opts: TrainOptions): Checkpoint {
   return saved;
 }
 
+/**
+ * The path in `out` of a file that a checkpoint names, or an error. checkpoint.json is read back
+ * from disk, so its names are untrusted: one like `../x` or `/x`, or a symlink out of the folder,
+ * would make resume load, and later delete, a file elsewhere. Only a bare file name is accepted
+ * (it is all this example writes), and an existing file must really lie in `out` (symlinks resolved).
+ */
+function fileInOut(out: string, name: unknown, from: string, doing: string): string {
+  const refuse = (why: string) => new Error(`${doing} ${from}: it names the parameter file ${JSON.stringify(name)}, ` +
+    `${why}; a checkpoint may only name a file in its folder ${out}. Remove the checkpoint (or use another --out) to start afresh`);
+  if (typeof name !== 'string' || name === '') throw refuse('which is not a file name');
+  // Both separators on every platform: a checkpoint may have been written on another system.
+  if (/[\\/\0]/.test(name) || name === '.' || name === '..' || isAbsolute(name) || basename(name) !== name) {
+    throw refuse('which is not a bare file name in that folder');
+  }
+  const path = resolve(out, name);
+  if (!isInside(resolve(out), path)) throw refuse('which leaves that folder');
+  if (existsSync(path)) {
+    const real = realpathSync(path);
+    if (!isInside(realpathSync(out), real)) throw refuse(`which leads out of that folder (to ${real})`);
+  }
+  return path;
+}
+
+/** Whether `path` lies strictly inside the folder `dir` (both absolute and resolved). */
+function isInside(dir: string, path: string): boolean {
+  const rel = relative(dir, path);
+  return rel !== '' && !rel.startsWith(`..${sep}`) && rel !== '..' && !isAbsolute(rel);
+}
+
 /** Removes temp files that a run killed while writing left in `dir` (`NAME.tmp-PID-XXXX`, PID dead). */
 function removeStaleTempFiles(dir: string): void {
   for (const name of readdirSync(dir)) {
@@ -113,7 +142,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   if (opts.resume && existsSync(checkpointPath)) {
     const saved = readCheckpoint(checkpointPath, opts);
     checkpointParams = saved.params ?? 'checkpoint.safetensors';
-    await model.loadParameters(join(opts.out, checkpointParams));
+    await model.loadParameters(fileInOut(opts.out, checkpointParams, checkpointPath, 'cannot resume from'));
     metrics = saved.metrics;
     startEpoch = saved.epoch;
     if (!opts.quiet) console.log(`resuming after epoch ${startEpoch} (${metrics.length} steps done)`);
@@ -142,7 +171,11 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     await model.saveParameters(join(opts.out, params));
     const { resume: _r, quiet: _q, ...settings } = opts;
     await writeFileAtomic(checkpointPath, JSON.stringify({ epoch: epoch + 1, metrics, settings, params } satisfies Checkpoint));
-    if (checkpointParams && checkpointParams !== params) rmSync(join(opts.out, checkpointParams), { force: true });
+    // Checked again right before deleting: whatever happened to the folder since resuming, the
+    // file removed is the previous checkpoint's, in `out`, and never one elsewhere.
+    if (checkpointParams && checkpointParams !== params) {
+      rmSync(fileInOut(opts.out, checkpointParams, checkpointPath, 'will not delete the previous parameters named by'), { force: true });
+    }
     checkpointParams = params;
   }
   await model.saveParameters(paramsPath);

@@ -1,7 +1,8 @@
 // saveParameters / loadParameters in the safetensors format: an 8-byte little-endian header
 // length, a JSON header {name: {dtype, shape, data_offsets: [begin, end]}} (offsets relative to
 // the data section), then the raw little-endian data. Loading validates every entry (names,
-// dtypes, shapes, byte ranges) before assigning anything, so a bad file leaves the model as it was.
+// dtypes, shapes, byte ranges, which must tile the data section) before assigning anything, so a
+// bad file leaves the model as it was.
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { writeFileAtomic } from '../data/atomic_write.js';
@@ -84,7 +85,59 @@ export function sniffForeignFormat(bytes: Uint8Array): string | null {
   return null;
 }
 
-/** Parses a safetensors file; throws a message naming what is malformed. */
+/**
+ * The first key that appears twice in one object of `text` (which JSON.parse has accepted), and
+ * the top-level key it sits under (null: it is one itself). JSON.parse keeps the last of duplicate
+ * keys silently, so a file could show one tensor to a checker and load another; the reference
+ * loader refuses such headers, and so must this one.
+ */
+function duplicateKey(text: string): { key: string; under: string | null } | null {
+  const frames: (Set<string> | null)[] = []; // per open object its keys so far; null for an array
+  let topKey: string | null = null;
+  let expectKey = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') {
+      let j = i + 1;
+      while (text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
+      if (expectKey) {
+        // Decoded, so that "a" and "\u0061" count as the same key, as they do for JSON.parse.
+        const key = JSON.parse(text.slice(i, j + 1)) as string;
+        const keys = frames[frames.length - 1] as Set<string>;
+        if (keys.has(key)) return { key, under: frames.length === 1 ? null : topKey };
+        keys.add(key);
+        if (frames.length === 1) topKey = key;
+        expectKey = false;
+      }
+      i = j;
+    } else if (c === '{') {
+      frames.push(new Set());
+      expectKey = true;
+    } else if (c === '[') {
+      frames.push(null);
+    } else if (c === '}' || c === ']') {
+      frames.pop();
+    } else if (c === ',') {
+      expectKey = frames[frames.length - 1] instanceof Set;
+    }
+  }
+  return null;
+}
+
+interface Span {
+  name: string;
+  dtype: StDType;
+  shape: number[];
+  begin: number;
+  end: number;
+}
+
+/**
+ * Parses a safetensors file; throws a message naming what is malformed. As the reference loader,
+ * it accepts only files whose tensors tile the data section exactly: overlapping tensors (one
+ * write would change another), gaps and trailing bytes (data that no tensor accounts for, where
+ * content can hide) are refused, as are duplicate keys in the header.
+ */
 export function decodeSafetensors(bytes: Uint8Array, source = 'file'): Map<string, DecodedTensor> {
   const bad = (why: string) => new Error(`webgluon: cannot load parameters from ${source}: ${why}`);
   const foreign = sniffForeignFormat(bytes);
@@ -94,35 +147,75 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'file'): Map<strin
   const hlen = dv.getBigUint64(0, true);
   if (hlen > BigInt(bytes.length - 8)) throw bad(`the header claims ${hlen} bytes but the file has only ${bytes.length - 8} after the length (truncated?)`);
   const headerEnd = 8 + Number(hlen);
+  let text: string;
   let header: Record<string, unknown>;
   try {
-    header = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset + 8, Number(hlen)).toString('utf8')) as Record<string, unknown>;
+    // fatal: a header that is not UTF-8 is refused rather than read with replacement characters.
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, headerEnd));
+  } catch {
+    throw bad('the header is not valid UTF-8');
+  }
+  try {
+    header = JSON.parse(text) as Record<string, unknown>;
   } catch (e) {
     throw bad(`the header is not valid JSON (${(e as Error).message})`);
   }
   if (typeof header !== 'object' || header === null || Array.isArray(header)) throw bad('the header is not a JSON object');
+  const dup = duplicateKey(text);
+  if (dup) {
+    throw bad(dup.under === null ? `the header names tensor '${dup.key}' twice (JSON would keep only the last)`
+      : `the header's entry '${dup.under}' has the key '${dup.key}' twice (JSON would keep only the last)`);
+  }
   const dataLen = bytes.length - headerEnd;
-  const out = new Map<string, DecodedTensor>();
+  // Every entry is checked before any data is copied: a bad file costs no allocation.
+  const spans: Span[] = [];
   for (const [name, raw] of Object.entries(header)) {
     if (name === '__metadata__') continue;
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+      throw bad(`tensor '${name}' is ${JSON.stringify(raw)} in the header, not an object {dtype, shape, data_offsets}`);
+    }
     const e = raw as Partial<Entry>;
     if (e.dtype !== 'F32' && e.dtype !== 'I32') throw bad(`tensor '${name}' has dtype ${JSON.stringify(e.dtype)}; only F32 and I32 are supported`);
-    if (!Array.isArray(e.shape) || !e.shape.every((d) => Number.isInteger(d) && d >= 0)) throw bad(`tensor '${name}' has an invalid shape ${JSON.stringify(e.shape)}`);
+    if (!Array.isArray(e.shape) || !e.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw bad(`tensor '${name}' has an invalid shape ${JSON.stringify(e.shape)}`);
     const offs = e.data_offsets;
-    if (!Array.isArray(offs) || offs.length !== 2 || !offs.every((o) => Number.isInteger(o) && o >= 0) || offs[1] < offs[0]) {
+    if (!Array.isArray(offs) || offs.length !== 2 || !offs.every((o) => Number.isSafeInteger(o) && o >= 0) || offs[1] < offs[0]) {
       throw bad(`tensor '${name}' has invalid data_offsets ${JSON.stringify(offs)}`);
     }
     const count = e.shape.reduce((a, b) => a * b, 1);
     if (offs[1] - offs[0] !== count * 4) throw bad(`tensor '${name}' of shape ${fmt(e.shape)} needs ${count * 4} bytes but data_offsets span ${offs[1] - offs[0]}`);
     if (offs[1] > dataLen) throw bad(`tensor '${name}' ends at byte ${offs[1]} of the data section, which has only ${dataLen} bytes (truncated?)`);
-    const copy = bytes.slice(headerEnd + offs[0], headerEnd + offs[1]);
-    let data: Float32Array | Int32Array = e.dtype === 'I32' ? new Int32Array(copy.buffer) : new Float32Array(copy.buffer);
+    spans.push({ name, dtype: e.dtype, shape: e.shape, begin: offs[0], end: offs[1] });
+  }
+  // Sorted by position, each tensor must start where the previous one ended, the first at 0, and
+  // the last must end at the end of the file.
+  const sorted = [...spans].sort((a, b) => a.begin - b.begin || a.end - b.end);
+  let pos = 0;
+  let prev: Span | null = null;
+  const at = (t: Span) => `'${t.name}' (data_offsets [${t.begin}, ${t.end}])`;
+  for (const t of sorted) {
+    if (prev && t.begin < pos) throw bad(`tensors ${at(prev)} and ${at(t)} overlap in the data section`);
+    if (t.begin > pos) {
+      throw bad(prev ? `bytes ${pos} to ${t.begin} of the data section, between tensors ${at(prev)} and ${at(t)}, belong to no tensor`
+        : `the first ${t.begin} bytes of the data section belong to no tensor (the first, ${at(t)}, starts after them)`);
+    }
+    pos = t.end;
+    prev = t;
+  }
+  if (pos !== dataLen) {
+    throw bad(prev ? `${dataLen - pos} bytes follow the last tensor ${at(prev)} in the ${dataLen}-byte data section; a safetensors file ends with its last tensor`
+      : `the header lists no tensors, but ${dataLen} bytes of data follow it`);
+  }
+  const out = new Map<string, DecodedTensor>();
+  for (const { name, dtype, shape, begin, end } of spans) {
+    const copy = bytes.slice(headerEnd + begin, headerEnd + end);
+    const count = (end - begin) / 4;
+    let data: Float32Array | Int32Array = dtype === 'I32' ? new Int32Array(copy.buffer) : new Float32Array(copy.buffer);
     if (!isLittleEndian) {
       const v = new DataView(copy.buffer);
-      data = e.dtype === 'I32' ? Int32Array.from({ length: count }, (_, i) => v.getInt32(i * 4, true))
+      data = dtype === 'I32' ? Int32Array.from({ length: count }, (_, i) => v.getInt32(i * 4, true))
         : Float32Array.from({ length: count }, (_, i) => v.getFloat32(i * 4, true));
     }
-    out.set(name, { dtype: e.dtype === 'I32' ? 'int32' : 'float32', shape: [...e.shape], data });
+    out.set(name, { dtype: dtype === 'I32' ? 'int32' : 'float32', shape: [...shape], data });
   }
   return out;
 }
