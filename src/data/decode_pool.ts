@@ -1,6 +1,7 @@
 // Where image files get decoded: on the main thread, or in the DataLoader's pool of worker threads
 // (decode_worker.ts). The loader runs dataset.get() inside `withDecoder(pool, ...)`, and
 // ImageFolderDataset's reads follow that async context, so even user subclasses decode in workers.
+import { DataError } from '../base/errors.js';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -8,10 +9,10 @@ import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { DecodeReply, DecodeRequest } from './decode_worker.js';
 import { HostArray } from './host_array.js';
-import { readPng, type ImageFlag } from './png.js';
+import { readPng, resolveImageLimits, type ImageFlag, type ImageLimits } from './png.js';
 
 export interface ImageDecoder {
-  decode(path: string, flag: ImageFlag): Promise<HostArray>;
+  decode(path: string, flag: ImageFlag, limits?: ImageLimits): Promise<HostArray>;
 }
 
 const activeDecoder = new AsyncLocalStorage<ImageDecoder>();
@@ -25,11 +26,11 @@ export function withDecoder<R>(decoder: ImageDecoder | undefined, fn: () => R): 
 }
 
 /** Reads and decodes an image file with the decoder of the current context, else on this thread. */
-export function decodeImageFile(path: string, flag: ImageFlag): Promise<HostArray> {
+export function decodeImageFile(path: string, flag: ImageFlag, limits?: ImageLimits): Promise<HostArray> {
   const decoder = activeDecoder.getStore();
-  if (decoder) return decoder.decode(path, flag);
+  if (decoder) return decoder.decode(path, flag, limits);
   decodeCounts.mainThread++;
-  return readPng(path, flag);
+  return readPng(path, flag, limits);
 }
 
 // Startup failure (e.g. no TypeScript loader for the worker file) means fall back, not fail.
@@ -37,6 +38,8 @@ const STARTUP_TIMEOUT_MS = 60_000;
 
 interface Task {
   path: string;
+  /** The task's readTimeoutMs: a worker silent for twice the longest one in hand is stuck. */
+  readTimeoutMs: number;
   resolve: (image: HostArray) => void;
   reject: (error: Error) => void;
 }
@@ -69,8 +72,13 @@ class DecodeThread {
   private started = false;
   private closing = false;
   startupError: Error | undefined;
+  private watchdog: NodeJS.Timeout | undefined;
+  private watchdogMs = 0;
 
-  constructor(entry: WorkerEntry, private readonly onCrash: (error: Error) => void) {
+  constructor(
+    entry: WorkerEntry,
+    private readonly onCrash: (error: Error, what?: string) => void,
+  ) {
     this.worker = new Worker(entry.source, { eval: entry.eval ?? false });
     this.ready = new Promise<boolean>((resolve) => {
       const timer = setTimeout(() => {
@@ -103,14 +111,18 @@ class DecodeThread {
     return this.tasks.size;
   }
 
-  decode(path: string, flag: ImageFlag): Promise<HostArray> {
+  decode(path: string, flag: ImageFlag, limits?: ImageLimits): Promise<HostArray> {
     // A stopped worker would never answer: fail now rather than wait forever.
-    if (this.closing) return Promise.reject(new Error(`webgluon: the DataLoader's decode workers were stopped before ${path} was decoded`));
+    if (this.closing) return Promise.reject(new DataError(`the DataLoader's decode workers were stopped before ${path} was decoded`));
+    const { readTimeoutMs } = resolveImageLimits(limits, `DataLoader decode of ${path}:`);
     const id = this.nextId++;
     return new Promise<HostArray>((resolve, reject) => {
-      this.tasks.set(id, { path, resolve, reject });
+      this.tasks.set(id, { path, readTimeoutMs, resolve, reject });
       this.updateRef();
-      const request: DecodeRequest = { id, path, flag };
+      // Answers restart the clock, new tasks do not (a steady stream must not hide a stuck worker),
+      // unless one allows longer than the clock running.
+      if (!this.watchdog || 2 * readTimeoutMs > this.watchdogMs) this.armWatchdog();
+      const request: DecodeRequest = { id, path, flag, limits };
       this.worker.postMessage(request);
     });
   }
@@ -122,11 +134,38 @@ class DecodeThread {
     const failure = error(tasks.map((t) => t.path));
     for (const task of tasks) task.reject(failure);
     this.updateRef();
+    this.armWatchdog();
   }
 
   terminate(): Promise<number> {
     this.closing = true;
+    this.armWatchdog();
     return this.worker.terminate();
+  }
+
+  /**
+   * (Re)starts the clock on a worker with tasks in hand: every answer restarts it. The worker times
+   * out its own reads after readTimeoutMs and answers, so one silent for twice that long is stuck
+   * (in a decode, say): it is stopped, and its tasks fail naming their files rather than hang.
+   */
+  private armWatchdog(): void {
+    clearTimeout(this.watchdog);
+    this.watchdog = undefined;
+    if (this.closing || this.tasks.size === 0) return;
+    const silentMs = 2 * Math.max(...[...this.tasks.values()].map((t) => t.readTimeoutMs));
+    if (!(silentMs <= 2 ** 31 - 1)) return; // Infinity (no limit), or too long for a timer
+    this.watchdogMs = silentMs;
+    this.watchdog = setTimeout(() => {
+      this.watchdog = undefined;
+      if (this.closing || this.tasks.size === 0) return;
+      const files = [...this.tasks.values()].map((t) => t.path);
+      this.crash(
+        new Error(`no answer for ${silentMs / 1000} s (twice readTimeoutMs) with ${files.length} image(s) in hand`),
+        `was stopped: it gave no answer for ${silentMs / 1000} s, twice readTimeoutMs = ${silentMs / 2} ms`,
+      );
+    }, silentMs);
+    // The worker itself is ref'd while it has tasks; the clock alone must not hold the process.
+    this.watchdog.unref();
   }
 
   private settle(reply: Exclude<DecodeReply, { type: 'ready' }>): void {
@@ -134,6 +173,7 @@ class DecodeThread {
     if (!task) return;
     this.tasks.delete(reply.id);
     this.updateRef();
+    this.armWatchdog();
     if (reply.type === 'failed') task.reject(new Error(reply.message));
     else {
       decodeCounts.worker++;
@@ -141,9 +181,10 @@ class DecodeThread {
     }
   }
 
-  private crash(error: Error): void {
+  private crash(error: Error, what?: string): void {
     this.closing = true;
-    this.onCrash(error);
+    this.armWatchdog();
+    this.onCrash(error, what);
   }
 
   // A pending decode must keep Node alive (an unref'd worker would let the process exit under an
@@ -170,23 +211,23 @@ export class DecodePool implements ImageDecoder {
     return this.failure !== undefined;
   }
 
-  async decode(path: string, flag: ImageFlag): Promise<HostArray> {
+  async decode(path: string, flag: ImageFlag, limits?: ImageLimits): Promise<HostArray> {
     if (this.failure) throw this.failure;
     const thread = this.fallback ? undefined : this.pick();
     if (!thread || !(await thread.ready)) {
       if (thread) this.startFailed(thread);
       decodeCounts.mainThread++;
-      return readPng(path, flag);
+      return readPng(path, flag, limits);
     }
     if (this.failure) throw this.failure;
-    return thread.decode(path, flag);
+    return thread.decode(path, flag, limits);
   }
 
   /** Stops the threads; decodes still in flight reject. A later decode starts new threads. */
   async close(): Promise<void> {
     const threads = this.threads ?? [];
     this.threads = undefined;
-    for (const t of threads) t.rejectAll(() => new Error('webgluon: the DataLoader was closed while images were being decoded'));
+    for (const t of threads) t.rejectAll(() => new DataError('the DataLoader was closed while images were being decoded'));
     await Promise.all(threads.map((t) => t.terminate()));
   }
 
@@ -199,7 +240,7 @@ export class DecodePool implements ImageDecoder {
         this.warnFallback(error instanceof Error ? error.message : String(error));
         return undefined;
       }
-      this.threads = Array.from({ length: this.size }, () => new DecodeThread(entry, (error) => this.crashed(error)));
+      this.threads = Array.from({ length: this.size }, () => new DecodeThread(entry, (error, what) => this.crashed(error, what)));
     }
     return this.threads.reduce((best, t) => (t.load < best.load ? t : best));
   }
@@ -215,9 +256,10 @@ export class DecodePool implements ImageDecoder {
     process.emitWarning(`webgluon: DataLoader decode workers could not start (${reason}); decoding images on the main thread`);
   }
 
-  // A crash fails everything in flight and every later decode: surfacing the error beats a hang.
-  private crashed(error: Error): void {
-    this.failure = new Error(`webgluon: a DataLoader decode worker crashed: ${error.message}`, { cause: error });
+  // A crash (or a stuck worker) fails everything in flight and every later decode: surfacing the
+  // error beats a hang. The loader makes a new pool for its next epoch.
+  private crashed(error: Error, what = `crashed: ${error.message}`): void {
+    this.failure = new DataError(`a DataLoader decode worker ${what}`, { cause: error });
     const threads = this.threads ?? [];
     this.threads = undefined;
     for (const t of threads) {

@@ -1,13 +1,15 @@
 // Worker-thread entry of the DataLoader's DecodePool (decode_pool.ts): reads and decodes PNG files
 // by path and sends the pixels back as a transferred buffer, so decoding never blocks the main thread.
 import { parentPort } from 'node:worker_threads';
-import type { ImageFlag } from './png.js';
+import type { ImageFlag, ImageLimits } from './png.js';
 import { readPng } from './png.js';
 
 export interface DecodeRequest {
   id: number;
   path: string;
   flag: ImageFlag;
+  /** The dataset's file size, pixel and read-time limits; readPng's defaults where absent. */
+  limits?: ImageLimits;
 }
 
 export type DecodeReply =
@@ -21,7 +23,7 @@ function reply(message: DecodeReply, transfer: ArrayBuffer[] = []): void {
 
 if (parentPort) {
   parentPort.on('message', (request: DecodeRequest) => {
-    readPng(request.path, request.flag).then(
+    readPng(request.path, request.flag, request.limits).then(
       (image) => {
         // decodePng allocates a fresh Uint8Array per image, so its whole buffer can be moved, not copied.
         const data = image.data as Uint8Array;

@@ -9,8 +9,8 @@ export type { HostBatch } from './batchify.js';
 export type { LastBatch } from './sampler.js';
 export { HostArray } from './host_array.js';
 export type { HostDType, HostData, NestedNumbers } from './host_array.js';
-export { decodePng, encodePng, readPng } from './png.js';
-export type { ImageFlag } from './png.js';
+export { DEFAULT_IMAGE_LIMITS, decodePng, encodePng, readPng } from './png.js';
+export type { ImageFlag, ImageLimits } from './png.js';
 export { ImageFolderDataset } from './image_folder.js';
 export type { ImageFolderOptions, ImageSample } from './image_folder.js';
 /** gluon.data.vision, as in MXNet: `new data.vision.ImageFolderDataset(root, { flag: 0 })`. */
