@@ -1,7 +1,6 @@
 // The package entry for Node: `import { nd, sym, autograd, gluon, init, runtime } from 'webgluon'`.
-// It installs Dawn as the source of GPU devices and a collector for GPU memory held by garbage.
-import './runtime/dawn.js';
-import './runtime/node_gc.js';
+// It installs the Node environment (src/node.ts: Dawn, the GPU-memory collector, async autograd scopes).
+import './node.js';
 import * as data from './data/index.js';
 import { gluon as nnGluon } from './nn/index.js';
 import { init as initDevice } from './runtime/device.js';
@@ -12,7 +11,7 @@ export { nd, autograd, Tensor, tidy, keep } from './ndarray/index.js';
 export { sym } from './graph/symbol.js';
 export { init } from './nn/index.js';
 export {
-  WebgluonError, ShapeError, DTypeError, GraphError, DeviceError, DataError, AnomalyError, NoGradientError,
+  WebgluonError, ShapeError, DTypeError, GraphError, DeviceError, DataError, AnomalyError, NoGradientError, DisposedError, ArgumentError,
 } from './base/errors.js';
 export type { RuntimeStats } from './runtime/stats.js';
 export type { DeviceInfo, InitOptions } from './runtime/device.js';

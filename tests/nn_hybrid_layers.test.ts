@@ -137,11 +137,13 @@ class RunningCenter extends gluon.HybridBlock {
   scale = new gluon.Parameter('scale', { shape: [3], init: 'ones' });
   override hybridForward(F: F, x: Tensor): Tensor {
     const running = this.running.data();
+    const out = F.mul(F.sub(x, running), this.scale.data());
     if (autograd.isTraining()) {
+      // After the swap the old value is disposed (using it would throw): `out` is computed first.
       const next = F.add(F.mul(running, 0.5), F.mul(F.mean(x, 0), 0.5));
       if (!auxUpdate(this.running, next) && F === (nd as unknown as F)) autograd.pause(() => this.running._swap(next.detach()));
     }
-    return F.mul(F.sub(x, running), this.scale.data());
+    return out;
   }
 }
 

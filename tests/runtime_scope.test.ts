@@ -108,22 +108,25 @@ describe('the device seam', () => {
     const script = `
       import { create } from 'webgpu';
       const w = await import(${JSON.stringify(resolve(__dirname, '../src/index.ts'))});
-      const adapter = await create([]).requestAdapter();
+      // Dawn frees an instance's devices when the instance is collected: the caller holds it.
+      const gpu = create([]);
+      const adapter = await gpu.requestAdapter();
       const device = await adapter.requestDevice();
       device.label = 'a device of the caller';
       const info = await w.runtime.init({ device });
       const y = await w.nd.array([1, 2, 3]).mul(2).data();
       const { getDevice } = await import(${JSON.stringify(resolve(__dirname, '../src/runtime/device.ts'))});
       const same = (await getDevice()) === device;
-      const other = await (await create([]).requestAdapter()).requestDevice();
+      const other = await (await gpu.requestAdapter()).requestDevice();
       const refused = await w.runtime.init({ device: other }).then(() => 'accepted', (e) => e.constructor.name + ': ' + e.message);
-      console.log(JSON.stringify({ info, y: Array.from(y), same, refused }));
+      console.log(JSON.stringify({ info, y: Array.from(y), same, refused, held: typeof gpu }));
     `;
     const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', cwd: resolve(__dirname, '..') });
     const r = JSON.parse(out.trim().split('\n').pop()!);
     expect(r.info).toMatchObject({ kind: 'gpu', name: 'a device of the caller' });
     expect(r.y).toEqual([2, 4, 6]);
     expect(r.same).toBe(true);
+    expect(r.held).toBe('object');
     expect(r.refused).toMatch(/^DeviceError: webgluon: runtime.init\(\{ device \}\) must come before the first op/);
   });
 

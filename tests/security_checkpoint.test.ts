@@ -88,3 +88,19 @@ describe('resume with a crafted checkpoint.json', () => {
     expectVictimUntouched();
   });
 });
+
+describe('a diverged run', () => {
+  it('writes no checkpoint with NaN or Inf weights over the last good one', async () => {
+    const good = join(out, 'checkpoint-epoch1.safetensors');
+    rmSync(join(out, 'checkpoint-epoch2.safetensors'), { force: true });
+    copyFileSync(victim, good);
+    craftCheckpoint('checkpoint-epoch1.safetensors');
+    const before = readFileSync(join(out, 'checkpoint.json'), 'utf8');
+    // Adam's first step moves every weight by about the learning rate: 1e39 is Inf in float32.
+    await expect(train({ ...options(), learningRate: 1e39 })).rejects.toThrow(
+      /training diverged: at epoch 2 .* hold NaN or Inf, so no checkpoint was written \(the last good one, checkpoint-epoch1\.safetensors, is kept\)/);
+    expect(readFileSync(join(out, 'checkpoint.json'), 'utf8')).toBe(before);
+    expect(readFileSync(good)).toEqual(victimBytes);
+    expect(existsSync(join(out, 'checkpoint-epoch2.safetensors'))).toBe(false);
+  });
+});

@@ -101,6 +101,21 @@ function isInside(dir: string, path: string): boolean {
   return rel !== '' && !rel.startsWith(`..${sep}`) && rel !== '..' && !isAbsolute(rel);
 }
 
+/**
+ * A diverged run (NaN or Inf in a weight) stops before it writes: its checkpoint would replace
+ * the last good one, and a resume would continue from garbage.
+ */
+async function refuseNonFinite(model: Siamese, when: string, lastGood: string | null): Promise<void> {
+  const bad: string[] = [];
+  for (const [name, p] of model.collectParams()) {
+    const values = await p.data().data();
+    if (!values.every(Number.isFinite)) bad.push(name);
+  }
+  if (bad.length === 0) return;
+  throw new Error(`training diverged: at ${when} ${bad.join(', ')} hold NaN or Inf, so no checkpoint was written ` +
+    `(the last good one, ${lastGood ?? 'none yet'}, is kept); lower --lr or check the data`);
+}
+
 /** Removes temp files that a run killed while writing left in `dir` (`NAME.tmp-PID-XXXX`, PID dead). */
 function removeStaleTempFiles(dir: string): void {
   for (const name of readdirSync(dir)) {
@@ -165,6 +180,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       metrics.push({ step: metrics.length + 1, epoch, loss: mean, seconds, dispatches: runtime.stats().dispatches });
       if (!opts.quiet) progress.update(metrics.length, mean, opts.batchSize / seconds, `epoch ${epoch + 1}/${opts.epochs}`);
     }
+    await refuseNonFinite(model, `epoch ${epoch + 1}`, checkpointParams);
     // A new parameter file per checkpoint, published by the JSON written after it: a run killed
     // at any moment leaves a checkpoint.json whose parameter file is complete and of its epoch.
     const params = `checkpoint-epoch${epoch + 1}.safetensors`;
@@ -178,6 +194,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     }
     checkpointParams = params;
   }
+  await refuseNonFinite(model, 'the end of training', checkpointParams);
   await model.saveParameters(paramsPath);
 
   const tests = await pairDistances(model, opts.testDirs, size, 16, opts.seed + 1);

@@ -58,6 +58,22 @@ export class AnomalyError extends WebgluonError {
   }
 }
 
+/** An argument or option a call cannot take: an unknown option name, a NaN learning rate, a pool size of 0. */
+export class ArgumentError extends WebgluonError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ArgumentError';
+  }
+}
+
+/** A tensor used after dispose(), or after the library replaced it (a parameter after trainer.step()). */
+export class DisposedError extends WebgluonError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DisposedError';
+  }
+}
+
 /** backward() reached an op that has no gradient rule. */
 export class NoGradientError extends GraphError {
   constructor(op: string, where: string) {

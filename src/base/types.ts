@@ -11,6 +11,18 @@ export interface Origin {
   path: string;
 }
 
+/** The dtypes webgluon computes in (WGSL has no f64, and f16 is an optional feature). */
+export const DTYPES: readonly DType[] = ['float32', 'int32'];
+
+export function isDType(v: unknown): v is DType {
+  return v === 'float32' || v === 'int32';
+}
+
+/** The first dimension of `shape` that is not a non-negative integer, or -1. */
+export function badDimension(shape: readonly number[]): number {
+  return shape.findIndex((d) => !(Number.isInteger(d) && d >= 0));
+}
+
 export function sizeOf(shape: Shape): number {
   let n = 1;
   for (const d of shape) n *= d;

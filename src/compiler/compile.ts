@@ -136,6 +136,7 @@ export function compileFunction(fn: TraceFn, opts: CompileOptions = {}): Compile
       return opts.resolveParam(k);
     });
     const all = [...inputs, ...params];
+    for (const x of all) x.assertAlive(`compiled ${name}`);
     const wrtMask = all.map((x, i) => x.dtype === 'float32' && x.requiresGrad && (!opts.wrt || opts.wrt.includes(i)));
     const training = isRecording() && wrtMask.some(Boolean);
     // Anomaly detection reads every value after the plan: such plans keep one slot per value.

@@ -1,6 +1,6 @@
 // A registry-derived namespace that evaluates immediately on host arrays, so composite ops
 // (softmax, softrelu, dense…) have a CPU reference through the same decompositions the GPU uses.
-import { getOp, outputDType, type HostValue, type OpDef, type OpSignatures } from '../graph/registry.js';
+import { getOp, inferShape, outputDType, type HostValue, type OpDef, type OpSignatures } from '../graph/registry.js';
 import type { Attrs, DType, Shape } from '../base/types.js';
 import { buildNamespace } from '../graph/namespace.js';
 import { evaluateNode } from './reference.js';
@@ -16,7 +16,7 @@ function applyHost(op: OpDef, raw: readonly (HostTensor | number | null)[], attr
   if (op.kind === 'composite') return op.decompose(host, xs as HostTensor[], attrs);
   const present = xs.filter((x): x is HostTensor => x !== null);
   const leaves = present.map((x) => new Node('input', [], {}, x.shape, x.dtype, ''));
-  const shape = op.shape(present.map((x) => x.shape), attrs);
+  const shape = inferShape(op, present.map((x) => x.shape), attrs);
   const node = new Node(op.name, leaves, attrs, shape, outputDType(op, present.map((x) => x.dtype), attrs), '');
   const out = evaluateNode(node, present);
   return new HostTensor(out.data, out.shape, out.dtype);

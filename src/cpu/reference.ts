@@ -1,7 +1,7 @@
 // The CPU reference: evaluates any node, fusion group or graph from the registry's `cpu` fields
 // on plain typed arrays. It is the test oracle and the fallback when no GPU adapter exists.
 import { Graph, Node } from '../graph/ir.js';
-import { getOp, outputDType, resolveAttrs, type HostValue } from '../graph/registry.js';
+import { getOp, inferShape, outputDType, resolveAttrs, type HostValue } from '../graph/registry.js';
 import { reduceAxes } from '../graph/shape.js';
 import { sizeOf, stridesOf, type Attrs, type Shape } from '../base/types.js';
 import { broadcastShapes } from '../graph/shape.js';
@@ -107,7 +107,7 @@ export function evaluateOp(name: string, inputs: readonly HostValue[], attrs: At
   const op = getOp(name);
   const full = resolveAttrs(op, attrs);
   const leaves = inputs.map((x) => new Node('input', [], {}, x.shape, x.dtype, ''));
-  const shape = op.shape(inputs.map((x) => x.shape), full);
+  const shape = inferShape(op, inputs.map((x) => x.shape), full);
   const node = new Node(name, leaves, full, shape, outputDType(op, inputs.map((x) => x.dtype), full), '');
   return evaluateNode(node, inputs);
 }

@@ -1,7 +1,8 @@
 // The op registry: ONE entry per op states its call signature, shape and dtype rule, its body
 // (WGSL expression, reduction, gather, kernel template, view or decomposition), its CPU
 // reference and its gradient as a composition of registry ops. Everything else iterates this.
-import type { Attrs, AttrValue, DType, Shape } from '../base/types.js';
+import { DTypeError, ShapeError, currentOrigin } from '../base/errors.js';
+import { badDimension, formatShape, isDType, type Attrs, type AttrValue, type DType, type Shape } from '../base/types.js';
 import type { KernelTemplate } from './kernel_template.js';
 
 /** A value an op can take where a tensor is expected: the tensor itself or a plain number. */
@@ -141,8 +142,28 @@ export function allOps(): OpDef[] {
 
 /** Output dtype: the rule's, else the first input's, else float32. */
 export function outputDType(op: OpDef, dtypes: readonly DType[], attrs: Attrs): DType {
-  if (op.dtype) return op.dtype(dtypes, attrs);
-  return dtypes[0] ?? 'float32';
+  const dtype = op.dtype ? op.dtype(dtypes, attrs) : dtypes[0] ?? 'float32';
+  if (!isDType(dtype)) {
+    const where = currentOrigin();
+    throw new DTypeError(`\`${op.name}\`${where ? ` (${where})` : ''} would make a tensor of dtype ${JSON.stringify(dtype)}; ` +
+      'webgluon computes in float32 and int32 only');
+  }
+  return dtype;
+}
+
+/**
+ * The op's output shape from its shape rule, refused unless every dimension is a non-negative
+ * integer: a negative or fractional size must stop at the call, not loop or fail inside a kernel.
+ */
+export function inferShape(op: OpDef, shapes: readonly Shape[], attrs: Attrs): number[] {
+  const shape = op.shape(shapes, attrs);
+  const bad = badDimension(shape);
+  if (bad >= 0) {
+    const given = Object.entries(attrs).filter(([, v]) => v !== undefined && v !== null).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(', ');
+    throw new ShapeError(op.name, currentOrigin(), `output shape ${formatShape(shape)} has dimension ${bad} = ${shape[bad]}, ` +
+      `not a non-negative integer${given ? ` (attributes ${given})` : ''}`, shapes);
+  }
+  return shape;
 }
 
 /** Fills attribute defaults and rejects names the op does not know. */

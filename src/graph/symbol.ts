@@ -3,7 +3,7 @@
 // constants and composite ops are expanded through their decompositions.
 import { currentOrigin } from '../base/errors.js';
 import { Node } from './ir.js';
-import { outputDType, type OpDef, type OpSignatures } from './registry.js';
+import { inferShape, outputDType, type OpDef, type OpSignatures } from './registry.js';
 import type { Attrs, DType, Shape } from '../base/types.js';
 import { buildNamespace, installMethods } from './namespace.js';
 
@@ -56,7 +56,7 @@ export function applySymbolic(op: OpDef, raw: readonly (Symbol | number | null)[
     if (x === null) throw new Error(`webgluon internal: \`${op.name}\` got a missing input`);
     return typeof x === 'number' ? constantNode(x) : x.node;
   });
-  const shape = op.shape(nodes.map((n) => n.shape), attrs);
+  const shape = inferShape(op, nodes.map((n) => n.shape), attrs);
   const dtype = outputDType(op, nodes.map((n) => n.dtype), attrs);
   return new Symbol(new Node(op.name, nodes, attrs, shape, dtype, currentOrigin()));
 }

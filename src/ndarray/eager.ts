@@ -3,7 +3,7 @@
 import { currentOrigin } from '../base/errors.js';
 import type { FusionGroup, GroupKind } from '../graph/fuse.js';
 import { Node } from '../graph/ir.js';
-import { outputDType, type OpDef, type OpSignatures } from '../graph/registry.js';
+import { inferShape, outputDType, type OpDef, type OpSignatures } from '../graph/registry.js';
 import { sizeOf, type Attrs } from '../base/types.js';
 import { vjp } from '../graph/vjp.js';
 import { enqueue } from '../runtime/executor.js';
@@ -43,7 +43,7 @@ function compileEager(op: OpDef, inputs: readonly (Tensor | number)[], attrs: At
   const leaves = inputs.map((x) => (typeof x === 'number'
     ? new Node('constant', [], {}, [], 'float32', '', '', x)
     : new Node('input', [], {}, x.shape, x.dtype, '')));
-  const shape = op.shape(leaves.map((l) => l.shape), attrs);
+  const shape = inferShape(op, leaves.map((l) => l.shape), attrs);
   const node = new Node(op.name, leaves, attrs, shape, outputDType(op, leaves.map((l) => l.dtype), attrs), '');
   const group: FusionGroup = { kind: groupKind(op), nodes: [node], outputs: [node] };
   const kernel = launchableKernel(group, { mode: 'uniform', label: op.name });
@@ -82,6 +82,7 @@ function record(op: OpDef, inputs: readonly (Tensor | number | null)[], out: Ten
 }
 
 function applyEager(op: OpDef, raw: readonly (Tensor | number | null)[], attrs: Attrs): Tensor {
+  for (const x of raw) if (isTensor(x) && x.isDisposed) x.assertAlive(`\`${op.name}\`${currentOrigin() ? ` (${currentOrigin()})` : ''}`);
   if (op.kind === 'composite') {
     const xs = raw.map((x) => (typeof x === 'number' ? scalarTensor(x) : x)) as Tensor[];
     const out = op.decompose(nd, xs, attrs);
@@ -95,7 +96,7 @@ function applyEager(op: OpDef, raw: readonly (Tensor | number | null)[], attrs: 
   let out: Tensor;
   if (op.kind === 'view') {
     const x = inputs[0] as Tensor;
-    const shape = op.shape([x.shape], attrs);
+    const shape = inferShape(op, [x.shape], attrs);
     out = new Tensor(x.storage.retain(), shape, x.dtype);
   } else {
     const k = compileEager(op, inputs, attrs);

@@ -1,7 +1,9 @@
 // The `nd` namespace users import: every registry op (derived), plus tensor creation and
 // nd.random. Also re-exports the Tensor class and autograd.
 import type { OpSignatures } from '../graph/registry.js';
-import { sizeOf, type DType } from '../base/types.js';
+import { DTypeError, ShapeError, currentOrigin } from '../base/errors.js';
+import { checkOptions } from '../base/options.js';
+import { badDimension, DTYPES, isDType, sizeOf, type DType } from '../base/types.js';
 import { fromHost, nd as ops } from './eager.js';
 import { nextSeed, seed } from './random.js';
 import { Tensor, type NestedArray } from './tensor.js';
@@ -23,7 +25,9 @@ function flattenNested(data: NestedArray, shape: number[], depth = 0, out: numbe
 
 /** Creates a tensor from numbers, nested arrays or a typed array (with `shape`). */
 export function array(data: ArrayData, opts: { shape?: readonly number[]; dtype?: DType } = {}): Tensor {
-  const dtype = opts.dtype ?? (data instanceof Int32Array ? 'int32' : 'float32');
+  checkOptions('nd.array', opts, ['shape', 'dtype']);
+  const dtype = checkDType('nd.array', opts.dtype ?? (data instanceof Int32Array ? 'int32' : 'float32'));
+  if (opts.shape) checkShape('nd.array', opts.shape);
   let flat: ArrayLike<number>;
   let shape: number[];
   if (ArrayBuffer.isView(data)) {
@@ -45,7 +49,24 @@ export function array(data: ArrayData, opts: { shape?: readonly number[]; dtype?
 }
 
 export function full(shape: readonly number[], value: number, opts: { dtype?: DType } = {}): Tensor {
-  return ops.broadcastTo(value, [...shape]).astype(opts.dtype ?? 'float32');
+  checkOptions('nd.full', opts, ['dtype']);
+  checkShape('nd.full', shape);
+  return ops.broadcastTo(value, [...shape]).astype(checkDType('nd.full', opts.dtype ?? 'float32'));
+}
+
+/** Refuses a dtype webgluon does not compute in (float64, float16, a typo), at the call. */
+function checkDType(where: string, dtype: unknown): DType {
+  if (isDType(dtype)) return dtype;
+  throw new DTypeError(`${where} got dtype ${JSON.stringify(dtype)}; webgluon computes in ${DTYPES.join(' and ')} only`);
+}
+
+/** Refuses a shape with a negative, fractional or non-number dimension, at the call. */
+function checkShape(where: string, shape: unknown): void {
+  if (!Array.isArray(shape)) throw new ShapeError(where, currentOrigin(), `the shape must be an array of dimensions, got ${JSON.stringify(shape)}`, []);
+  const bad = badDimension(shape as number[]);
+  if (bad >= 0) {
+    throw new ShapeError(where, currentOrigin(), `dimension ${bad} of shape [${shape.join(', ')}] is ${String(shape[bad])}, not a non-negative integer`, []);
+  }
 }
 export const zeros = (shape: readonly number[], opts: { dtype?: DType } = {}) => full(shape, 0, opts);
 export const ones = (shape: readonly number[], opts: { dtype?: DType } = {}) => full(shape, 1, opts);
@@ -55,9 +76,11 @@ export const onesLike = (t: Tensor) => full(t.shape, 1, { dtype: t.dtype });
 export const random = {
   seed,
   uniform(lo = 0, hi = 1, shape: readonly number[] = [1]): Tensor {
+    checkShape('nd.random.uniform', shape);
     return ops.randomUniform({ shape: [...shape], lo, hi, seed: nextSeed() });
   },
   normal(mean = 0, std = 1, shape: readonly number[] = [1]): Tensor {
+    checkShape('nd.random.normal', shape);
     return ops.randomNormal({ shape: [...shape], mean, std, seed: nextSeed() });
   },
 };

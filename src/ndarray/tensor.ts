@@ -1,6 +1,7 @@
 // The user-facing tensor (MXNet's NDArray): a shape and dtype over a Storage, with autograd
 // fields. Its GPU memory is freed on dispose() or when the tensor is garbage-collected.
 import type { OpSignatures } from '../graph/registry.js';
+import { DisposedError } from '../base/errors.js';
 import { formatShape, sizeOf, type DType, type Shape } from '../base/types.js';
 import { readStorage } from '../runtime/executor.js';
 import type { Storage } from '../runtime/storage.js';
@@ -37,6 +38,8 @@ export class Tensor {
   producer: string | null = null;
   private _grad: Tensor | null = null;
   private disposed = false;
+  /** Why the library disposed this tensor, for the error of a later use. */
+  private disposedBecause: string | null = null;
   readonly shape: Shape;
 
   constructor(readonly storage: Storage, shape: Shape, readonly dtype: DType) {
@@ -57,10 +60,16 @@ export class Tensor {
 
   /** The values as a flat typed array (waits for the GPU). */
   async data(): Promise<Float32Array | Int32Array> {
-    this.assertAlive('data');
-    const values = await readStorage(this.storage);
-    await hooks.current!.beforeRead();
-    return values;
+    this.assertAlive('data()');
+    // A dispose() while the read is in flight frees the memory once the read is done, not before.
+    const storage = this.storage.retain();
+    try {
+      const values = await readStorage(storage);
+      await hooks.current!.beforeRead();
+      return values;
+    } finally {
+      storage.release();
+    }
   }
 
   async toArray(): Promise<NestedArray> {
@@ -106,12 +115,13 @@ export class Tensor {
   }
 
   backward(headGrad?: Tensor | null, opts: { retainGraph?: boolean } = {}): void {
-    this.assertAlive('backward');
+    this.assertAlive('backward()');
     hooks.current!.backward(this, headGrad ?? null, opts.retainGraph ?? false);
   }
 
   /** The same values, cut from the autograd graph. */
   detach(): Tensor {
+    this.assertAlive('detach()');
     return new Tensor(this.storage.retain(), this.shape, this.dtype);
   }
 
@@ -132,12 +142,22 @@ export class Tensor {
     this.dispose();
   }
 
+  /** Disposes a tensor the library has replaced, saying so to whoever still holds it. */
+  _retire(because: string): void {
+    if (this.disposed) return;
+    this.disposedBecause = because;
+    this.dispose();
+  }
+
   get isDisposed(): boolean {
     return this.disposed;
   }
 
-  private assertAlive(what: string): void {
-    if (this.disposed) throw new Error(`webgluon: ${what}() on a disposed tensor of shape ${formatShape(this.shape)}`);
+  /** Throws unless the tensor is alive; `use` says who wanted it (`data()`, the op `add`). */
+  assertAlive(use: string): void {
+    if (!this.disposed) return;
+    throw new DisposedError(`${use} got a ${this.dtype} tensor of shape ${formatShape(this.shape)} that was disposed` +
+      (this.disposedBecause ? `: ${this.disposedBecause}` : '; its memory may already hold other values, so it cannot be used'));
   }
 
   toString(): string {

@@ -1,6 +1,8 @@
 // Optimizers with MXNet 1.9.1's update rules. Each rule is written once over F and compiled, so
 // one parameter's update (new weight and every state) is one fused GPU kernel. Per-step numbers
 // (learning rate, weight decay, rescale) are one-element tensor inputs, so no step recompiles.
+import { ArgumentError } from '../base/errors.js';
+import { checkNumber, checkOptions } from '../base/options.js';
 import { compileFunction, type CompiledFunction } from '../compiler/compile.js';
 import type { Ops, Shaped } from '../graph/registry.js';
 import type { TraceFn } from '../graph/trace.js';
@@ -39,6 +41,9 @@ export interface StepScalars<T> {
   rescale: T;
 }
 
+/** Options every optimizer takes; each adds its own (momentum, beta1, …). */
+const COMMON_OPTIONS = ['learningRate', 'wd', 'clipGradient', 'rescaleGrad', 'lrScheduler'] as const;
+
 export abstract class Optimizer {
   learningRate: number;
   wd: number;
@@ -50,11 +55,13 @@ export abstract class Optimizer {
   private compiled: CompiledFunction | null = null;
   private scalarCache = new Map<number, Tensor>();
 
-  constructor(opts: OptimizerOptions, defaultLr: number) {
-    this.learningRate = opts.learningRate ?? defaultLr;
-    this.wd = opts.wd ?? 0;
-    this.clipGradient = opts.clipGradient ?? null;
-    this.rescaleGrad = opts.rescaleGrad ?? 1;
+  constructor(opts: OptimizerOptions, defaultLr: number, own: readonly string[] = []) {
+    const name = this.constructor.name;
+    checkOptions(`the ${name} optimizer`, opts, [...COMMON_OPTIONS, ...own]);
+    this.learningRate = checkNumber(`${name} learningRate`, opts.learningRate ?? defaultLr, { min: 0 });
+    this.wd = checkNumber(`${name} wd`, opts.wd ?? 0);
+    this.clipGradient = opts.clipGradient == null ? null : checkNumber(`${name} clipGradient`, opts.clipGradient, { min: 0, minOpen: true });
+    this.rescaleGrad = checkNumber(`${name} rescaleGrad`, opts.rescaleGrad ?? 1, { min: 0, minOpen: true });
     const schedule = opts.lrScheduler ?? null;
     if (schedule instanceof LRScheduler) {
       // As MXNet's Optimizer: an explicit learning rate becomes the schedule's base rate.
@@ -116,8 +123,8 @@ export abstract class Optimizer {
 export class SGD extends Optimizer {
   momentum: number;
   constructor(opts: OptimizerOptions = {}) {
-    super(opts, 0.01);
-    this.momentum = opts.momentum ?? 0;
+    super(opts, 0.01, ['momentum']);
+    this.momentum = checkNumber('SGD momentum', opts.momentum ?? 0, { min: 0 });
   }
   createState(weight: Tensor): Tensor[] {
     return this.momentum !== 0 ? [nd.zerosLike(weight)] : [];
@@ -139,10 +146,10 @@ export class Adam extends Optimizer {
   beta2: number;
   epsilon: number;
   constructor(opts: OptimizerOptions = {}) {
-    super(opts, 0.001);
-    this.beta1 = opts.beta1 ?? 0.9;
-    this.beta2 = opts.beta2 ?? 0.999;
-    this.epsilon = opts.epsilon ?? 1e-8;
+    super(opts, 0.001, ['beta1', 'beta2', 'epsilon']);
+    this.beta1 = checkNumber('Adam beta1', opts.beta1 ?? 0.9, { min: 0, max: 1, maxOpen: true });
+    this.beta2 = checkNumber('Adam beta2', opts.beta2 ?? 0.999, { min: 0, max: 1, maxOpen: true });
+    this.epsilon = checkNumber('Adam epsilon', opts.epsilon ?? 1e-8, { min: 0, minOpen: true });
   }
   createState(weight: Tensor): Tensor[] {
     return [nd.zerosLike(weight), nd.zerosLike(weight)];
@@ -163,9 +170,9 @@ export class RMSProp extends Optimizer {
   gamma1: number;
   epsilon: number;
   constructor(opts: OptimizerOptions = {}) {
-    super(opts, 0.001);
-    this.gamma1 = opts.gamma1 ?? 0.9;
-    this.epsilon = opts.epsilon ?? 1e-8;
+    super(opts, 0.001, ['gamma1', 'epsilon']);
+    this.gamma1 = checkNumber('RMSProp gamma1', opts.gamma1 ?? 0.9, { min: 0, max: 1, maxOpen: true });
+    this.epsilon = checkNumber('RMSProp epsilon', opts.epsilon ?? 1e-8, { min: 0, minOpen: true });
   }
   createState(weight: Tensor): Tensor[] {
     return [nd.zerosLike(weight)];
@@ -181,8 +188,8 @@ export class RMSProp extends Optimizer {
 export class AdaGrad extends Optimizer {
   epsilon: number;
   constructor(opts: OptimizerOptions = {}) {
-    super(opts, 0.01);
-    this.epsilon = opts.epsilon ?? 1e-7;
+    super(opts, 0.01, ['epsilon']);
+    this.epsilon = checkNumber('AdaGrad epsilon', opts.epsilon ?? 1e-7, { min: 0, minOpen: true });
   }
   createState(weight: Tensor): Tensor[] {
     return [nd.zerosLike(weight)];
@@ -203,6 +210,6 @@ export function createOptimizer(name: OptimizerName | Optimizer, opts: Optimizer
     case 'adam': return new Adam(opts);
     case 'rmsprop': return new RMSProp(opts);
     case 'adagrad': return new AdaGrad(opts);
-    default: throw new Error(`webgluon: unknown optimizer '${name}' (use 'sgd', 'adam', 'rmsprop' or 'adagrad')`);
+    default: throw new ArgumentError(`unknown optimizer '${name}' (use 'sgd', 'adam', 'rmsprop' or 'adagrad')`);
   }
 }

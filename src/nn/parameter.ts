@@ -6,9 +6,12 @@ import type { GradReq } from '../ndarray/tensor.js';
 import type { DType } from '../base/types.js';
 import { Initializer, toInitializer, Uniform, type InitLike } from './init.js';
 
+const REPLACED = 'the library replaced it with a newer value (a parameter value after trainer.step(), setData() or ' +
+  'loadParameters(), an old gradient or optimizer state); read param.data() or param.grad() again for the current one';
+
 /** Disposes replaced tensors; the executor keeps their memory until queued kernels have run. */
 export function retire(...ts: (Tensor | null | undefined)[]): void {
-  for (const t of ts) if (t && !t.isDisposed) t.dispose();
+  for (const t of ts) if (t && !t.isDisposed) t._retire(REPLACED);
 }
 
 export interface ParameterOptions {

@@ -1,6 +1,7 @@
 // Trainer (MXNet's gluon.Trainer): applies an optimizer to a set of parameters. step(batchSize)
 // rescales gradients by 1/batchSize, as MXNet does.
 import { autograd, keep, type Tensor } from '../ndarray/index.js';
+import { checkNumber, checkOptions } from '../base/options.js';
 import { createOptimizer, type Optimizer, type OptimizerName, type OptimizerOptions } from './optimizers.js';
 import { Parameter, ParameterDict, retire } from './parameter.js';
 
@@ -29,12 +30,14 @@ export class Trainer {
     return this.optimizer.currentLr();
   }
   setLearningRate(lr: number): void {
-    this.optimizer.learningRate = lr;
+    this.optimizer.learningRate = checkNumber('Trainer.setLearningRate(lr)', lr, { min: 0 });
   }
 
   /** One update of every trainable parameter, gradients scaled by 1/batchSize. */
   step(batchSize: number, opts: { ignoreStaleGrad?: boolean } = {}): void {
-    void opts;
+    checkOptions('Trainer.step', opts, ['ignoreStaleGrad']);
+    // 0 or NaN would scale every gradient to Inf or NaN and write it into the weights.
+    checkNumber('Trainer.step(batchSize)', batchSize, { min: 0, minOpen: true });
     this.optimizer.rescaleGrad = this.scale / batchSize;
     this.update();
   }
@@ -43,7 +46,7 @@ export class Trainer {
   update(): void {
     const opt = this.optimizer;
     opt.numUpdate++;
-    const lr = opt.currentLr();
+    const lr = checkNumber(`the learning rate at update ${opt.numUpdate}`, opt.currentLr(), { min: 0 });
     autograd.pause(() => {
       for (const p of this.params) {
         if (p.gradReq === 'null' || !p.isInitialized) continue;

@@ -95,7 +95,11 @@ function subgroupsOfDevice(device: GPUDevice): number {
 }
 
 export interface InitOptions {
-  /** A device the caller made (a browser page's, or one shared with another library). */
+  /**
+   * A device the caller made (a browser page's, or one shared with another library). With Dawn
+   * in Node, keep the object returned by `create()` alive as long as the device is used: Dawn
+   * frees an instance's devices when the instance is collected.
+   */
   device?: GPUDevice;
   /** 'cpu' runs everything on the CPU reference. */
   backend?: 'cpu';

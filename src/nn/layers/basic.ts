@@ -1,5 +1,7 @@
 // Basic layers (MXNet gluon.nn.basic_layers): Sequential, HybridSequential, Dense, Dropout,
 // Flatten, Activation, BatchNorm.
+import { DTypeError } from '../../base/errors.js';
+import { checkNumber, checkOptions } from '../../base/options.js';
 import { nextSeed } from '../../ndarray/random.js';
 import { autograd, nd, Tensor } from '../../ndarray/index.js';
 import { Block } from '../block.js';
@@ -79,8 +81,10 @@ export class Dense extends HybridBlock {
   bias: Parameter | null;
   constructor(units: number, opts: DenseOptions = {}) {
     super();
-    if (!Number.isInteger(units) || units <= 0) throw new Error(`webgluon: Dense needs a positive integer number of units, got ${units}`);
-    this.units = units;
+    checkOptions('Dense', opts, ['activation', 'useBias', 'flatten', 'inUnits', 'weightInitializer', 'biasInitializer', 'dtype']);
+    this.units = checkNumber('Dense units', units, { integer: true, min: 1 });
+    if (opts.inUnits !== undefined) checkNumber('Dense inUnits', opts.inUnits, { integer: true, min: 0 });
+    if (opts.dtype !== undefined && opts.dtype !== 'float32') throw new DTypeError(`Dense computes in float32, got dtype ${JSON.stringify(opts.dtype)}`);
     this.act = opts.activation ?? null;
     this.flatten = opts.flatten ?? true;
     this.weight = new Parameter(`${this.name}_weight`, { shape: [units, opts.inUnits ?? 0], init: opts.weightInitializer ?? null });
@@ -108,7 +112,7 @@ export class Dense extends HybridBlock {
 export class Dropout extends HybridBlock {
   constructor(readonly rate: number) {
     super();
-    if (!(rate >= 0 && rate < 1)) throw new Error(`webgluon: Dropout rate must be in [0, 1), got ${rate}`);
+    checkNumber('Dropout rate', rate, { min: 0, max: 1, maxOpen: true });
   }
   override hybridForward(F: F, x: Tensor): Tensor {
     if (!autograd.isTraining() || this.rate === 0) return x;
@@ -168,10 +172,11 @@ export class BatchNorm extends HybridBlock {
   runningVar: Parameter;
   constructor(opts: BatchNormOptions = {}) {
     super();
-    this.axis = opts.axis ?? 1;
-    this.momentum = opts.momentum ?? 0.9;
-    this.epsilon = opts.epsilon ?? 1e-5;
-    const c = opts.inChannels ?? 0;
+    checkOptions('BatchNorm', opts, ['axis', 'momentum', 'epsilon', 'center', 'scale', 'inChannels']);
+    this.axis = checkNumber('BatchNorm axis', opts.axis ?? 1, { integer: true });
+    this.momentum = checkNumber('BatchNorm momentum', opts.momentum ?? 0.9, { min: 0, max: 1 });
+    this.epsilon = checkNumber('BatchNorm epsilon', opts.epsilon ?? 1e-5, { min: 0, minOpen: true });
+    const c = checkNumber('BatchNorm inChannels', opts.inChannels ?? 0, { integer: true, min: 0 });
     this.gamma = new Parameter(`${this.name}_gamma`, { shape: [c], init: 'ones', gradReq: opts.scale === false ? 'null' : 'write' });
     this.beta = new Parameter(`${this.name}_beta`, { shape: [c], init: 'zeros', gradReq: opts.center === false ? 'null' : 'write' });
     this.runningMean = new Parameter(`${this.name}_running_mean`, { shape: [c], init: 'zeros', gradReq: 'null' });

@@ -1,4 +1,6 @@
 // Convolution and pooling layers (MXNet gluon.nn.conv_layers), NCHW layout.
+import { ArgumentError } from '../../base/errors.js';
+import { checkNumber, checkOptions } from '../../base/options.js';
 import type { Tensor } from '../../ndarray/index.js';
 import { HybridBlock, type F } from '../hybrid_block.js';
 import type { InitLike } from '../init.js';
@@ -6,10 +8,13 @@ import { Parameter } from '../parameter.js';
 import type { ActivationName } from './basic.js';
 
 type Pair = number | readonly [number, number];
-const pair = (v: Pair, what: string): [number, number] => {
-  const p: [number, number] = typeof v === 'number' ? [v, v] : [v[0], v[1]];
-  if (!p.every((d) => Number.isInteger(d) && d >= 0)) throw new Error(`webgluon: ${what} must be a non-negative integer or a pair of them, got ${JSON.stringify(v)}`);
-  return p;
+/** A size given as one number or a pair; kernel sizes and strides must be ≥ 1, paddings ≥ 0. */
+const pair = (v: Pair, what: string, min: 0 | 1): [number, number] => {
+  const p = typeof v === 'number' ? [v, v] : Array.isArray(v) && v.length === 2 ? [v[0], v[1]] : [NaN, NaN];
+  if (!p.every((d) => Number.isInteger(d) && d >= min)) {
+    throw new ArgumentError(`${what} must be ${min ? 'a positive' : 'a non-negative'} integer or a pair of them, got ${JSON.stringify(v)}`);
+  }
+  return p as [number, number];
 };
 
 export interface Conv2DOptions {
@@ -33,11 +38,12 @@ export class Conv2D extends HybridBlock {
   bias: Parameter | null;
   constructor(channels: number, kernelSize: Pair, opts: Conv2DOptions = {}) {
     super();
-    if (!Number.isInteger(channels) || channels <= 0) throw new Error(`webgluon: Conv2D needs a positive integer number of channels, got ${channels}`);
-    this.channels = channels;
-    this.kernelSize = pair(kernelSize, 'kernelSize');
-    this.strides = pair(opts.strides ?? 1, 'strides');
-    this.padding = pair(opts.padding ?? 0, 'padding');
+    checkOptions('Conv2D', opts, ['strides', 'padding', 'activation', 'useBias', 'inChannels', 'weightInitializer', 'biasInitializer']);
+    this.channels = checkNumber('Conv2D channels', channels, { integer: true, min: 1 });
+    this.kernelSize = pair(kernelSize, 'Conv2D kernelSize', 1);
+    this.strides = pair(opts.strides ?? 1, 'Conv2D strides', 1);
+    this.padding = pair(opts.padding ?? 0, 'Conv2D padding', 0);
+    if (opts.inChannels !== undefined) checkNumber('Conv2D inChannels', opts.inChannels, { integer: true, min: 0 });
     this.act = opts.activation ?? null;
     this.weight = new Parameter(`${this.name}_weight`, { shape: [channels, opts.inChannels ?? 0, ...this.kernelSize], init: opts.weightInitializer ?? null });
     this.bias = (opts.useBias ?? true) ? new Parameter(`${this.name}_bias`, { shape: [channels], init: opts.biasInitializer ?? 'zeros' }) : null;
@@ -65,11 +71,15 @@ class Pool2D extends HybridBlock {
   readonly poolSize: [number, number];
   readonly strides: [number, number];
   readonly padding: [number, number];
-  constructor(readonly poolType: 'max' | 'avg', opts: Pool2DOptions) {
+  constructor(readonly poolType: 'max' | 'avg', size: Pair | Pool2DOptions | undefined, more: Pool2DOptions) {
     super();
-    this.poolSize = pair(opts.poolSize ?? 2, 'poolSize');
-    this.strides = opts.strides == null ? this.poolSize : pair(opts.strides, 'strides');
-    this.padding = pair(opts.padding ?? 0, 'padding');
+    const name = poolType === 'max' ? 'MaxPool2D' : 'AvgPool2D';
+    // MXNet's MaxPool2D(pool_size=2, strides=None, padding=0): the size may come first.
+    const opts = typeof size === 'number' || Array.isArray(size) ? { ...more, poolSize: size as Pair } : { ...(size as Pool2DOptions | undefined), ...more };
+    checkOptions(name, opts, ['poolSize', 'strides', 'padding']);
+    this.poolSize = pair(opts.poolSize ?? 2, `${name} poolSize`, 1);
+    this.strides = opts.strides == null ? this.poolSize : pair(opts.strides, `${name} strides`, 1);
+    this.padding = pair(opts.padding ?? 0, `${name} padding`, 0);
   }
   override hybridForward(F: F, x: Tensor): Tensor {
     return F.pooling(x, { kernel: this.poolSize, stride: this.strides, pad: this.padding, poolType: this.poolType });
@@ -81,13 +91,13 @@ class Pool2D extends HybridBlock {
 
 /** Max pooling; strides default to poolSize (2). */
 export class MaxPool2D extends Pool2D {
-  constructor(opts: Pool2DOptions = {}) {
-    super('max', opts);
+  constructor(poolSize?: Pair | Pool2DOptions, opts: Pool2DOptions = {}) {
+    super('max', poolSize, opts);
   }
 }
 /** Average pooling; strides default to poolSize (2). */
 export class AvgPool2D extends Pool2D {
-  constructor(opts: Pool2DOptions = {}) {
-    super('avg', opts);
+  constructor(poolSize?: Pair | Pool2DOptions, opts: Pool2DOptions = {}) {
+    super('avg', poolSize, opts);
   }
 }
