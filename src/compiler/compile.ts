@@ -9,7 +9,7 @@ import { nextSeq } from '../ndarray/tape.js';
 import { Tensor } from '../ndarray/tensor.js';
 import { backendIfReady } from '../runtime/device.js';
 import { flushSync } from '../runtime/executor.js';
-import { runPlan, runPlanFresh, type Plan, type PlanKernel } from './plan_executor.js';
+import { retirePlan, runPlan, runPlanFresh, type Plan, type PlanKernel } from './plan_executor.js';
 import type { Storage } from '../runtime/storage.js';
 import { checkPlanCall } from './plan_anomaly.js';
 import { autodiff } from '../graph/autodiff.js';
@@ -82,7 +82,7 @@ export function compileGraph(graph: Graph, opts: { name?: string; write?: Write;
   });
   write?.('6_memory.txt', `slots: ${memory.slots.map((s) => s.size).join(', ')}\nslot bytes ${memory.slotBytes} (without reuse ${memory.naiveBytes})\n` +
     [...memory.places].map(([n, p]) => `%${n.id} → ${p.kind} ${p.index}`).join('\n'));
-  return { name, graph: g, groups, kernels, inputs: g.inputs, outputs: g.outputs, memory, dispatchCount: kernels.length, state: { slots: null } };
+  return { name, graph: g, groups, kernels, inputs: g.inputs, outputs: g.outputs, memory, dispatchCount: kernels.length, state: { slots: null, retired: false } };
 }
 
 export interface CompiledPlans {
@@ -104,6 +104,11 @@ export interface CompileOptions {
   name?: string;
   /** Supplies the tensor of a parameter the function read through currentTrace(). */
   resolveParam?: (key: object) => Tensor;
+  /**
+   * Input signatures whose plans stay compiled (least recently used go first, their slots
+   * freed): a block fed many batch sizes keeps its memory bounded. Default 8.
+   */
+  maxSignatures?: number;
 }
 
 export interface CompiledFunction {
@@ -116,15 +121,28 @@ export function compileFunction(fn: TraceFn, opts: CompileOptions = {}): Compile
   const name = opts.name ?? (fn.name || 'fn');
   const cache = new Map<string, CompiledPlans>();
   const traces = new Map<string, { graph: Graph; paramKeys: object[] }>();
+  const maxSignatures = opts.maxSignatures ?? 8;
 
   const traced = (specs: ValueSpec[], sig: string) => {
     let t = traces.get(sig);
     if (!t) {
       const raw = traceFull(fn, specs, undefined, name);
       t = { graph: optimize(raw.graph, dumper(`${name}_trace`)), paramKeys: raw.paramKeys };
-      traces.set(sig, t);
+      // Traces are host memory only, but a stream of new shapes must not grow them forever.
+      if (traces.size >= 4 * maxSignatures) traces.delete(traces.keys().next().value!);
     }
+    traces.delete(sig);
+    traces.set(sig, t);
     return t;
+  };
+
+  /** Drops the least recently used plans beyond maxSignatures; their slots go back to the pool. */
+  const evict = () => {
+    while (cache.size > maxSignatures) {
+      const [oldest, plans] = cache.entries().next().value!;
+      cache.delete(oldest);
+      for (const plan of [plans.forward, plans.trainForward, plans.backward]) if (plan) retirePlan(plan);
+    }
   };
 
   const call = (...inputs: Tensor[]): Tensor | Tensor[] => {
@@ -144,7 +162,10 @@ export function compileFunction(fn: TraceFn, opts: CompileOptions = {}): Compile
     const reuse = !checking;
     const key = `${sig}|${training ? wrtMask.map(Number).join('') : 'infer'}${checking ? '|checked' : ''}`;
     let plans = cache.get(key);
-    if (!plans) {
+    if (plans) {
+      cache.delete(key);
+      cache.set(key, plans);
+    } else {
       plans = { nOut: t.graph.outputs.length, paramKeys: t.paramKeys };
       if (!training) {
         plans.forward = compileGraph(t.graph, { name: `${name}_forward`, reuse });
@@ -159,12 +180,14 @@ export function compileFunction(fn: TraceFn, opts: CompileOptions = {}): Compile
         plans.wrt = wrt;
       }
       cache.set(key, plans);
+      evict();
     }
     const wrap = (s: Storage, n: Node) => new Tensor(s, n.shape, n.dtype);
     const run = (plan: Plan, phase: 'forward' | 'backward', ins: readonly Storage[]): Storage[] => {
-      if (!checking) return runPlan(plan, ins);
+      // A retired plan (evicted while a recorded backward still needed it) gets slots for one call.
+      if (!checking && !plan.state.retired) return runPlan(plan, ins);
       const { outputs, slots } = runPlanFresh(plan, ins);
-      checkPlanCall(plan, phase, ins, outputs, slots);
+      if (checking) checkPlanCall(plan, phase, ins, outputs, slots);
       // Released after the check kernels that read them were queued.
       slots.forEach((s) => s.release());
       return outputs;

@@ -24,8 +24,8 @@ export interface Plan {
   outputs: readonly Node[];
   memory: MemoryPlan;
   dispatchCount: number;
-  /** Slot storages, created at the first run and reused by later runs. */
-  state: { slots: Storage[] | null };
+  /** Slot storages, created at the first run and reused by later runs; none once retired. */
+  state: { slots: Storage[] | null; retired: boolean };
 }
 
 export function runPlan(plan: Plan, inputs: readonly Storage[]): Storage[] {
@@ -58,8 +58,14 @@ function enqueuePlan(plan: Plan, inputs: readonly Storage[], slots: readonly Sto
   return outs;
 }
 
-/** Releases a plan's slot storages (their buffers go back to the pool). */
+/** Releases a plan's slot storages (their buffers go back to the pool once queued kernels ran). */
 export function releasePlan(plan: Plan): void {
   for (const s of plan.state.slots ?? []) s.release();
   plan.state.slots = null;
+}
+
+/** A plan dropped from its function's cache: slots freed now, and never kept again. */
+export function retirePlan(plan: Plan): void {
+  releasePlan(plan);
+  plan.state.retired = true;
 }

@@ -9,6 +9,12 @@ export interface CachedPipeline {
   layout: GPUBindGroupLayout;
 }
 
+/**
+ * Pipelines kept; the least recently used beyond this are dropped (a stream of new shapes would
+ * otherwise keep every compiled pipeline). A training step of the Siamese network uses about 60.
+ */
+export const MAX_PIPELINES = 1024;
+
 export class PipelineCache {
   private cache = new Map<string, CachedPipeline>();
   /** Compile errors surface asynchronously; they are rethrown at the next flush. */
@@ -23,7 +29,13 @@ export class PipelineCache {
 
   get(wgsl: string, label: string, reads: number, writes: number, meta: boolean): CachedPipeline {
     const hit = this.cache.get(wgsl);
-    if (hit) return hit;
+    if (hit) {
+      // Most recently used last: eviction takes the front.
+      this.cache.delete(wgsl);
+      this.cache.set(wgsl, hit);
+      return hit;
+    }
+    if (this.cache.size >= MAX_PIPELINES) this.cache.delete(this.cache.keys().next().value!);
     const entries: GPUBindGroupLayoutEntry[] = [];
     for (let i = 0; i < reads + writes + (meta ? 1 : 0); i++) {
       const ro = i < reads || i >= reads + writes;
