@@ -615,7 +615,7 @@ function randomLabel(name: LossName, shape: Shape, r: Rng): HostTensor {
 }
 
 /** The case's model: the tower, twin or not, with its loss. Inputs: x (x0, x1 when twin), then the label. */
-class FuzzModel extends gluon.HybridBlock {
+class FuzzModel extends gluon.HybridBlock<Tensor[], Tensor> {
   constructor(readonly tower: InstanceType<typeof gluon.nn.HybridSequential>, readonly twin: boolean,
     readonly lossBlock: InstanceType<typeof gluon.loss.Loss> | null) {
     super();

@@ -1,8 +1,6 @@
 // The package entry for Node: `import { nd, sym, autograd, gluon, init, runtime } from 'webgluon'`.
 // It installs the Node environment (src/node.ts: Dawn, the GPU-memory collector, async autograd scopes).
 import './node.js';
-import * as data from './data/index.js';
-import { gluon as nnGluon } from './nn/index.js';
 import { init as initDevice } from './runtime/device.js';
 import { flush } from './runtime/executor.js';
 import { resetStats, stats } from './runtime/stats.js';
@@ -19,8 +17,8 @@ export type { Ops } from './graph/registry.js';
 /** The type of `F` in hybridForward when it runs eagerly: `hybridForward(F: F, x: Tensor)`. */
 export type F = import('./graph/registry.js').Ops<import('./ndarray/tensor.js').Tensor>;
 
-/** gluon: Block, HybridBlock, Parameter, Trainer, nn, loss, data. */
-export const gluon = { ...nnGluon, data };
+/** gluon: Block, HybridBlock, Parameter, Trainer, nn, loss, data, … (a namespace: its members are types too). */
+export * as gluon from './gluon.js';
 
 /**
  * runtime.init({ device }) runs webgluon on a GPUDevice of the caller's; stats() / resetStats()

@@ -124,7 +124,7 @@ describe('Block structure', () => {
     expect(w.isInitialized).toBe(false);
     expect(() => w.data()).toThrow(/first input/);
     const x = nd.array(randArray(12, 1), { shape: [3, 4] });
-    const y = net.forward(x) as Tensor;
+    const y = net.forward(x);
     expect(y.shape).toEqual([3, 4]);
     expect(w.shape).toEqual([4]);
     expect(w.isInitialized).toBe(true);
@@ -176,10 +176,10 @@ describe('Block structure', () => {
     const net = new Net();
     net.initialize(new init.Uniform(1));
     const x = nd.array(randArray(8, 2), { shape: [2, 4] });
-    const eager = await (net.forward(x) as Tensor).data();
+    const eager = await net.forward(x).data();
     net.hybridize({ staticAlloc: true, staticShape: true });
     expect(net.isHybridized && net.body.isHybridized && net.body.at(0).isHybridized).toBe(true);
-    close(await (net.forward(x) as Tensor).data(), eager, 1e-6, 'hybridized');
+    close(await net.forward(x).data(), eager, 1e-6, 'hybridized');
     const traced = net.tracedFunction();
     expect(traced.params.map(([k]) => k)).toEqual([...net.collectParams().keys()]);
     const viaTrace = traced.fn(nd as unknown as F, x, ...traced.params.map(([, p]) => p.data())) as Tensor;
@@ -204,11 +204,11 @@ describe('elementwise layers', () => {
     const xs = randArray(24, 7);
     const x = nd.array(xs, { shape: [2, 3, 4] });
     for (const [name, f] of [['relu', relu], ['sigmoid', sigmoid], ['tanh', Math.tanh], ['softrelu', softrelu]] as const) {
-      const y = new gluon.nn.Activation(name).forward(x) as Tensor;
+      const y = new gluon.nn.Activation(name).forward(x);
       close(await y.data(), Array.from(xs, f), 1e-5, name);
     }
     expect(() => new gluon.nn.Activation('nope' as 'relu')).toThrow(/unknown activation/);
-    const f = new gluon.nn.Flatten().forward(x) as Tensor;
+    const f = new gluon.nn.Flatten().forward(x);
     expect(f.shape).toEqual([2, 12]);
   });
 
@@ -217,7 +217,7 @@ describe('elementwise layers', () => {
     const d = new gluon.nn.Dropout(0.25);
     const x = nd.ones([4000]);
     expect(d.forward(x)).toBe(x);
-    const y = await (autograd.record(() => d.forward(x)) as Tensor).data();
+    const y = await autograd.record(() => d.forward(x)).data();
     const zeros = y.filter((v) => v === 0).length;
     expect(zeros / y.length).toBeGreaterThan(0.2);
     expect(zeros / y.length).toBeLessThan(0.3);
@@ -229,7 +229,7 @@ describe('elementwise layers', () => {
     bn.initialize();
     const xs = randArray(2 * 3 * 2, 9);
     const x = nd.array(xs, { shape: [2, 3, 2] });
-    const y = await (autograd.record(() => bn.forward(x)) as Tensor).data();
+    const y = await autograd.record(() => bn.forward(x)).data();
     for (let c = 0; c < 3; c++) {
       const idx = [0, 1, 6, 7].map((o) => o + c * 2);
       const v = idx.map((i) => xs[i]);

@@ -2,7 +2,7 @@
 // autograd.record and compare outputs and gradients (inputs and parameters).
 import { expect } from 'vitest';
 import { autograd, nd, runtime, type Tensor } from '../src/index.js';
-import type { HybridBlock } from '../src/nn/hybrid_block.js';
+import type { AnyHybridBlock, HybridBlock } from '../src/nn/hybrid_block.js';
 import { expectClose } from './op_harness.js';
 
 export interface RunResult {
@@ -16,14 +16,19 @@ export interface RunResult {
  * One recorded forward + backward of `block` on `inputs`; the objective is Σ output·head with
  * a fixed random head per output (so gradients are not all ones).
  */
-export async function runOnce(block: HybridBlock, inputs: readonly Tensor[], opts: { wrt?: readonly number[]; trainMode?: boolean; heads?: Tensor[] } = {}): Promise<RunResult & { heads: Tensor[] }> {
+/** Calls a block of any signature with a list of tensors (the cases mix layers and losses). */
+export function callBlock(block: AnyHybridBlock, inputs: readonly Tensor[]): Tensor | Tensor[] {
+  return (block as HybridBlock<Tensor[], Tensor | Tensor[]>).forward(...inputs);
+}
+
+export async function runOnce(block: AnyHybridBlock, inputs: readonly Tensor[], opts: { wrt?: readonly number[]; trainMode?: boolean; heads?: Tensor[] } = {}): Promise<RunResult & { heads: Tensor[] }> {
   const wrt = opts.wrt ?? [0];
   for (const i of wrt) inputs[i].attachGrad();
   await runtime.flush();
   runtime.resetStats();
   let heads = opts.heads;
   const outs = autograd.record(() => {
-    const out = block.forward(...inputs) as Tensor | Tensor[];
+    const out = callBlock(block, inputs);
     const list = Array.isArray(out) ? out : [out];
     heads ??= autograd.pause(() => list.map((o) => nd.random.uniform(0.5, 1.5, o.shape)));
     const objective = list.map((o, i) => nd.sum(nd.mul(o, heads![i]))).reduce((a, b) => nd.add(a, b));
@@ -39,7 +44,7 @@ export async function runOnce(block: HybridBlock, inputs: readonly Tensor[], opt
 }
 
 /** Runs eagerly, then hybridized; expects the compiled path to run and the same numbers. */
-export async function expectSameHybridized(name: string, block: HybridBlock, inputs: readonly Tensor[],
+export async function expectSameHybridized(name: string, block: AnyHybridBlock, inputs: readonly Tensor[],
   opts: { wrt?: readonly number[]; trainMode?: boolean; rtol: number; atol: number }): Promise<{ eager: RunResult; hybrid: RunResult }> {
   const eager = await runOnce(block, inputs, opts);
   block.hybridize();

@@ -85,7 +85,7 @@ describe('Dropout hybridized', () => {
     drop.hybridize();
     const x = nd.ones([64, 64]);
     const masks: Float32Array[] = [];
-    for (let i = 0; i < 3; i++) masks.push(await (autograd.record(() => drop.forward(x)) as Tensor).data() as Float32Array);
+    for (let i = 0; i < 3; i++) masks.push(await autograd.record(() => drop.forward(x)).data() as Float32Array);
     expect((drop as unknown as { _compiled: unknown })._compiled).not.toBeNull();
     for (const m of masks) {
       const zeros = m.filter((v) => v === 0).length / m.length;
@@ -101,7 +101,7 @@ describe('Dropout hybridized', () => {
     const xs = nd.random.normal(0, 1, [32, 8]);
     xs.attachGrad();
     const y = autograd.record(() => {
-      const out = drop.forward(xs) as Tensor;
+      const out = drop.forward(xs);
       out.backward();
       return out;
     });
@@ -109,8 +109,8 @@ describe('Dropout hybridized', () => {
     for (let i = 0; i < yv.length; i++) expect(gv[i]).toBeCloseTo(yv[i] === 0 ? 0 : 1 / (1 - rate), 5);
     // predict mode: the identity, also compiled
     const xv = await xs.data();
-    expect(Array.from(await (drop.forward(xs) as Tensor).data())).toEqual(Array.from(xv));
-    expect(Array.from(await (autograd.record(() => drop.forward(xs), { trainMode: false }) as Tensor).data())).toEqual(Array.from(xv));
+    expect(Array.from(await drop.forward(xs).data())).toEqual(Array.from(xv));
+    expect(Array.from(await autograd.record(() => drop.forward(xs), { trainMode: false }).data())).toEqual(Array.from(xv));
   });
 
   it('inside a hybridized network: training outputs vary between calls, predict outputs do not', async () => {
@@ -118,14 +118,14 @@ describe('Dropout hybridized', () => {
     const net = new nn.HybridSequential().add(new nn.Dense(16, { activation: 'relu' }), new nn.Dropout(0.5), new nn.Dense(4));
     net.initialize(new init.Xavier());
     const x = nd.random.normal(0, 1, [8, 10]);
-    const eager = await (net.forward(x) as Tensor).data();
+    const eager = await net.forward(x).data();
     net.hybridize();
-    const p1 = await (net.forward(x) as Tensor).data();
-    const p2 = await (net.forward(x) as Tensor).data();
+    const p1 = await net.forward(x).data();
+    const p2 = await net.forward(x).data();
     expect(Array.from(p1)).toEqual(Array.from(p2));
     Array.from(p1).forEach((v, i) => expect(v).toBeCloseTo(eager[i], 5));
-    const t1 = await (autograd.record(() => net.forward(x)) as Tensor).data();
-    const t2 = await (autograd.record(() => net.forward(x)) as Tensor).data();
+    const t1 = await autograd.record(() => net.forward(x)).data();
+    const t2 = await autograd.record(() => net.forward(x)).data();
     expect(Array.from(t1)).not.toEqual(Array.from(t2));
     expect(Array.from(t1)).not.toEqual(Array.from(p1));
   });
@@ -159,7 +159,7 @@ describe('state updated by a hybridized forward (auxUpdate)', () => {
       for (let i = 0; i < 3; i++) {
         const x = nd.random.normal(i, 1, [4, 3]);
         const y = autograd.record(() => {
-          const out = b.forward(x) as Tensor;
+          const out = b.forward(x);
           nd.sum(nd.square(out)).backward();
           return out;
         });
@@ -169,7 +169,7 @@ describe('state updated by a hybridized forward (auxUpdate)', () => {
       }
       // predict mode reads the running mean and leaves it alone
       const before = r.running[2];
-      r.outs.push(Array.from(await (b.forward(nd.ones([2, 3])) as Tensor).data()));
+      r.outs.push(Array.from(await b.forward(nd.ones([2, 3])).data()));
       expect(Array.from(await b.running.data().data())).toEqual(before);
       if (hybrid) expect((b as unknown as { _compiled: unknown })._compiled).not.toBeNull();
       results.push(r);

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { ContrastiveLoss } from '../examples/siamese/model.js';
 import { gluon, nd, type Tensor } from '../src/index.js';
-import type { HybridBlock } from '../src/nn/hybrid_block.js';
+import type { AnyHybridBlock } from '../src/nn/hybrid_block.js';
 import { expectSameHybridized } from './nn_hybrid_helpers.js';
 import { rng } from './op_harness.js';
 
@@ -25,7 +25,7 @@ const probs = (shape: number[]) => nd.softmax(normal(shape));
 
 interface LossCase {
   name: string;
-  make: () => HybridBlock;
+  make: () => AnyHybridBlock;
   /** The inputs, made after nd.random.seed. */
   inputs: () => Tensor[];
   /** Inputs to differentiate (default: the prediction, input 0). */

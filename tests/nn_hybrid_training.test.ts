@@ -5,7 +5,8 @@
 import { describe, expect, it } from 'vitest';
 import { ContrastiveLoss, Siamese } from '../examples/siamese/model.js';
 import { autograd, gluon, init, nd, runtime, type Tensor } from '../src/index.js';
-import type { HybridBlock } from '../src/nn/hybrid_block.js';
+import type { AnyHybridBlock } from '../src/nn/hybrid_block.js';
+import { callBlock } from './nn_hybrid_helpers.js';
 import { expectClose } from './op_harness.js';
 
 const RTOL = 1e-3;
@@ -19,8 +20,8 @@ interface Curve {
 }
 
 interface Setup {
-  model: HybridBlock;
-  loss: HybridBlock;
+  model: AnyHybridBlock;
+  loss: AnyHybridBlock;
   inputs: Tensor[];
   label: Tensor;
   batch: number;
@@ -33,15 +34,15 @@ async function trainCurve(hybrid: boolean, setup: () => Setup): Promise<Curve> {
     model.hybridize();
     loss.hybridize();
   }
-  autograd.pause(() => model.forward(...inputs)); // deferred initialization, before the Trainer sees the parameters
+  autograd.pause(() => callBlock(model, inputs)); // deferred initialization, before the Trainer sees the parameters
   const trainer = new gluon.Trainer(model.collectParams(), 'adam', { learningRate });
   const curve: Curve = { losses: [], dispatches: [] };
   for (let step = 0; step < STEPS; step++) {
     await runtime.flush();
     runtime.resetStats();
     const value = autograd.record(() => {
-      const out = model.forward(...inputs) as Tensor | Tensor[];
-      return loss.forward(...(Array.isArray(out) ? out : [out]), label) as Tensor;
+      const out = callBlock(model, inputs);
+      return callBlock(loss, [...(Array.isArray(out) ? out : [out]), label]) as Tensor;
     });
     value.backward();
     trainer.step(batch);

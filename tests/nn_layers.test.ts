@@ -9,7 +9,7 @@ import { close, randArray, relu } from './nn_helpers.js';
 
 const has = (name: string) => allOps().some((o) => o.name === name);
 
-class Siamese extends gluon.HybridBlock {
+class Siamese extends gluon.HybridBlock<[Tensor, Tensor], [Tensor, Tensor]> {
   cnn = new gluon.nn.HybridSequential().add(
     new gluon.nn.Conv2D(64, 5, { activation: 'relu' }),
     new gluon.nn.MaxPool2D({ poolSize: 2, strides: 2 }),
@@ -55,7 +55,7 @@ describe.skipIf(!has('dot'))('Dense (needs the dot kernel)', () => {
     const dense = new gluon.nn.Dense(3, { activation: 'relu' });
     dense.initialize(new init.Uniform(1));
     const xs = randArray(2 * 2 * 2, 2);
-    const y = dense.forward(nd.array(xs, { shape: [2, 2, 2] })) as Tensor;
+    const y = dense.forward(nd.array(xs, { shape: [2, 2, 2] }));
     expect(y.shape).toEqual([2, 3]);
     expect(dense.weight.shape).toEqual([3, 4]);
     const w = await dense.weight.data().data();
@@ -63,7 +63,7 @@ describe.skipIf(!has('dot'))('Dense (needs the dot kernel)', () => {
     close(await y.data(), exp, 1e-5, 'dense');
     const nf = new gluon.nn.Dense(5, { flatten: false });
     nf.initialize();
-    expect((nf.forward(nd.ones([2, 3, 4])) as Tensor).shape).toEqual([2, 3, 5]);
+    expect(nf.forward(nd.ones([2, 3, 4])).shape).toEqual([2, 3, 5]);
     expect(nf.weight.shape).toEqual([5, 4]);
   });
 
@@ -71,7 +71,7 @@ describe.skipIf(!has('dot'))('Dense (needs the dot kernel)', () => {
     const dense = new gluon.nn.Dense(2, { inUnits: 3 });
     dense.initialize(new init.One());
     const x = nd.array([[1, 2, 3]]);
-    autograd.record(() => nd.sum(dense.forward(x) as Tensor)).backward();
+    autograd.record(() => nd.sum(dense.forward(x))).backward();
     expect(Array.from(await dense.weight.grad().data())).toEqual([1, 2, 3, 1, 2, 3]);
     expect(Array.from(await dense.bias!.grad().data())).toEqual([1, 1]);
   });
@@ -84,7 +84,7 @@ describe.skipIf(!has('conv2d') || !has('pool2d'))('Conv2D and pooling (need conv
     conv.initialize(new init.Xavier());
     const xs = randArray(2 * 3 * 7 * 7, 3);
     const x = nd.array(xs, { shape: [2, 3, 7, 7] });
-    const y = conv.forward(x) as Tensor;
+    const y = conv.forward(x);
     expect(conv.weight.shape).toEqual([4, 3, 3, 3]);
     const host = (t: Float32Array | Int32Array, shape: readonly number[]) => ({ data: t, shape, dtype: 'float32' as const });
     const ref = evaluateAny('convolution', [host(xs, [2, 3, 7, 7]), host(await conv.weight.data().data(), [4, 3, 3, 3]), host(await conv.bias!.data().data(), [4])],
@@ -92,7 +92,7 @@ describe.skipIf(!has('conv2d') || !has('pool2d'))('Conv2D and pooling (need conv
     expect(y.shape).toEqual([...ref.shape]);
     close(await y.data(), Array.from(ref.data, Math.tanh), 1e-4, 'conv');
     for (const [Pool, type] of [[gluon.nn.MaxPool2D, 'max'], [gluon.nn.AvgPool2D, 'avg']] as const) {
-      const p = new Pool({ poolSize: 2 }).forward(x) as Tensor;
+      const p = new Pool({ poolSize: 2 }).forward(x);
       const r = evaluateAny('pooling', [host(xs, [2, 3, 7, 7])], { kernel: [2, 2], stride: [2, 2], pad: [0, 0], poolType: type });
       expect(p.shape).toEqual([2, 3, 3, 3]);
       close(await p.data(), r.data, 1e-5, type);
@@ -103,7 +103,7 @@ describe.skipIf(!has('conv2d') || !has('pool2d'))('Conv2D and pooling (need conv
     const net = new Siamese();
     net.initialize(new init.Xavier());
     const a = nd.random.uniform(0, 1, [2, 1, 28, 28]);
-    const [o0, o1] = net.forward(a, a) as [Tensor, Tensor];
+    const [o0, o1] = net.forward(a, a);
     expect(o0.shape).toEqual([2, 2]);
     expect(o1.shape).toEqual([2, 2]);
     expect(net.collectParams().get('cnn.4.weight')!.shape).toEqual([256, 64 * 4 * 4]);

@@ -14,12 +14,11 @@ const t = (d: ArrayLike<number>, shape: number[]) => nd.array(Float32Array.from(
 const rows = (a: ArrayLike<number>, n: number) => Array.from({ length: n }, (_, i) => Array.from(a).slice(i * (a.length / n), (i + 1) * (a.length / n)));
 const meanRows = (a: number[], n: number) => rows(a, n).map((r) => r.reduce((x, y) => x + y, 0) / r.length);
 
-async function run(loss: gluon_loss, ...args: Tensor[]): Promise<Float32Array | Int32Array> {
-  const out = loss.forward(...args) as Tensor;
-  expect(out.shape).toEqual([args[0].shape[0]]);
+async function run(loss: gluon.loss.Loss, pred: Tensor, label: Tensor, ...rest: Tensor[]): Promise<Float32Array | Int32Array> {
+  const out = loss.forward(pred, label, ...rest);
+  expect(out.shape).toEqual([pred.shape[0]]);
   return out.data();
 }
-type gluon_loss = InstanceType<typeof gluon.loss.Loss>;
 
 const P = randArray(N * D, 11);
 const Lb = randArray(N * D, 12);
@@ -32,7 +31,7 @@ describe('losses vs MXNet formulas', () => {
     close(await run(new gluon.loss.L2Loss(), t(P, [N, D]), t(Lb, [N, D])), meanRows(Array.from(P, (p, i) => 0.5 * (Lb[i] - p) ** 2), N), 1e-5, 'L2');
     close(await run(new gluon.loss.L2Loss(3), t(P, [N, D]), t(Lb, [N, D])), meanRows(Array.from(P, (p, i) => 1.5 * (Lb[i] - p) ** 2), N), 1e-5, 'L2 w');
     const sw = [1, 0, 2, 0.5];
-    const out = await (new gluon.loss.L1Loss(2).forward(t(P, [N, D]), t(Lb, [N, D]), t(sw, [N, 1])) as Tensor).data();
+    const out = await new gluon.loss.L1Loss(2).forward(t(P, [N, D]), t(Lb, [N, D]), t(sw, [N, 1])).data();
     close(out, meanRows(Array.from(P, (p, i) => 2 * sw[Math.floor(i / D)] * Math.abs(Lb[i] - p)), N), 1e-5, 'L1 sw');
     // label (N,) meets pred (N, 1): reshaped like MXNet, not broadcast to (N, N)
     close(await run(new gluon.loss.L2Loss(), t(P.slice(0, N), [N, 1]), t(Lb.slice(0, N), [N])),
@@ -50,7 +49,7 @@ describe('losses vs MXNet formulas', () => {
       const lw = 1 + (pw[i % D] - 1) * bin[i];
       return x - x * bin[i] + lw * (softrelu(-Math.abs(x)) + relu(-x));
     });
-    const out = await (new gluon.loss.SigmoidBinaryCrossEntropyLoss().forward(t(P, [N, D]), t(bin, [N, D]), null, t(pw, [D])) as Tensor).data();
+    const out = await new gluon.loss.SigmoidBinaryCrossEntropyLoss().forward(t(P, [N, D]), t(bin, [N, D]), null, t(pw, [D])).data();
     close(out, meanRows(exp3, N), 1e-5, 'bce posWeight');
   });
 
@@ -138,7 +137,7 @@ describe('custom loss (tutorial ContrastiveLoss)', () => {
 
   it('matches the formula and keeps one value per sample', async () => {
     const loss = new ContrastiveLoss(2);
-    const out = loss.forward(t(A, [N, 2]), t(B, [N, 2]), t(label, [N, 1])) as Tensor;
+    const out = loss.forward(t(A, [N, 2]), t(B, [N, 2]), t(label, [N, 1]));
     expect(out.shape).toEqual([N, 1]);
     close(await out.data(), contrastiveJs(rows(A, N), rows(B, N), label, 2), 1e-5, 'contrastive');
   });
@@ -146,7 +145,7 @@ describe('custom loss (tutorial ContrastiveLoss)', () => {
   it('gradient matches finite differences of the loss on the CPU reference', async () => {
     const loss = new ContrastiveLoss(2);
     const a = t(A, [N, 2]).attachGrad();
-    const out = autograd.record(() => loss.forward(a, t(B, [N, 2]), t(label, [N, 1])) as Tensor);
+    const out = autograd.record(() => loss.forward(a, t(B, [N, 2]), t(label, [N, 1])));
     out.backward();
     const grad = await a.grad!.data();
     const traced = loss.tracedFunction();
@@ -171,7 +170,7 @@ describe('custom loss (tutorial ContrastiveLoss)', () => {
     const X = randArray(N * 3, 61);
     const lab = [2, 0, 1, 1];
     const x = t(X, [N, 3]).attachGrad();
-    autograd.record(() => loss.forward(x, t(lab, [N])) as Tensor).backward();
+    autograd.record(() => loss.forward(x, t(lab, [N]))).backward();
     const traced = loss.tracedFunction();
     const total = (v: Float32Array) => Array.from((traced.fn(host as unknown as F, new HostTensor(v, [N, 3], 'float32'),
       new HostTensor(Float32Array.from(lab), [N], 'float32')) as unknown as HostTensor).data).reduce((s, q) => s + q, 0);

@@ -142,7 +142,7 @@ function blobs(n: number, seed: number): { x: Float32Array; y: Float32Array } {
   return { x, y };
 }
 
-async function train(net: InstanceType<typeof gluon.HybridBlock>): Promise<[number, number]> {
+async function train(net: gluon.HybridBlock): Promise<[number, number]> {
   nd.random.seed(7);
   net.initialize(new init.Xavier());
   const { x, y } = blobs(32, 3);
@@ -153,7 +153,7 @@ async function train(net: InstanceType<typeof gluon.HybridBlock>): Promise<[numb
   let first = 0;
   let last = 0;
   for (let s = 0; s < 50; s++) {
-    const l = autograd.record(() => lossFn.forward(net.forward(X), Y) as Tensor);
+    const l = autograd.record(() => lossFn.forward(net.forward(X), Y));
     l.backward();
     trainer.step(32);
     const v = await l.mean().item();

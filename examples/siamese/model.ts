@@ -1,15 +1,12 @@
 // The tutorial's model: a contrastive loss written as a user would (subclass Loss, override
 // hybridForward) and the Siamese network whose two towers share every weight.
-import { gluon, type Tensor } from '../../src/index.js';
-import type { Ops } from '../../src/graph/registry.js';
-
-type F = Ops<Tensor>;
+import { gluon, type F, type Tensor } from '../../src/index.js';
 
 /**
  * Contrastive loss (Hadsell, Chopra, LeCun 2006): similar pairs (label 0) are pulled together by
  * their squared distance; dissimilar pairs (label 1) are pushed apart until `margin`.
  */
-export class ContrastiveLoss extends gluon.loss.Loss {
+export class ContrastiveLoss extends gluon.loss.Loss<[image1: Tensor, image2: Tensor, label: Tensor]> {
   constructor(readonly margin = 6, weight: number | null = null, batchAxis = 0) {
     super(weight, batchAxis);
   }
@@ -26,7 +23,7 @@ export class ContrastiveLoss extends gluon.loss.Loss {
 }
 
 /** Conv 64@5 relu, max-pool 2, conv 64@5 relu, max-pool 2, dense 256 relu, dense 2 softrelu. */
-export class Siamese extends gluon.HybridBlock {
+export class Siamese extends gluon.HybridBlock<[Tensor, Tensor], [Tensor, Tensor]> {
   readonly cnn = new gluon.nn.HybridSequential();
 
   constructor() {
@@ -47,7 +44,7 @@ export class Siamese extends gluon.HybridBlock {
    */
   override hybridForward(F: F, input0: Tensor, input1: Tensor): [Tensor, Tensor] {
     const n = input0.shape[0];
-    const both = this.cnn.forward(F.concat([input0, input1], 0)) as Tensor;
+    const both = this.cnn.forward(F.concat([input0, input1], 0));
     return [F.slice(both, [0, null], [n, null]), F.slice(both, [n, null], [2 * n, null])];
   }
 }

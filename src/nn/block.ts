@@ -2,7 +2,8 @@
 // Gluon, by walking the block's own properties (or added with register()); their property names
 // make the structural parameter names (`cnn.0.weight`). Every forward() call is wrapped so that
 // errors name the Block path, and so that summary() can watch output shapes.
-import { withOrigin } from '../base/errors.js';
+import { ArgumentError, withOrigin } from '../base/errors.js';
+import { checkOptions } from '../base/options.js';
 import { Tensor } from '../ndarray/index.js';
 import type { InitLike } from './init.js';
 import { Parameter, ParameterDict, type InitializeOptions } from './parameter.js';
@@ -29,7 +30,7 @@ export function summaryActive(): boolean {
   return summaryRows !== null;
 }
 /** The blocks being run, outermost first, with their structural paths ('' for the outermost). */
-const running: { block: Block; path: string }[] = [];
+const running: { block: AnyBlock; path: string }[] = [];
 
 function describeOutput(v: unknown): string {
   if (v instanceof Tensor || (typeof v === 'object' && v !== null && 'shape' in v && Array.isArray((v as { shape: unknown }).shape))) {
@@ -40,19 +41,32 @@ function describeOutput(v: unknown): string {
   return typeof v;
 }
 
-export class Block {
+export interface BlockOptions {
+  /** The block's name in messages (default: the class name and a counter, `dense0`). */
+  prefix?: string;
+}
+
+/**
+ * `In` is the tuple of forward()'s arguments and `Out` what it returns: a block taking two
+ * tensors and returning two is a `Block<[Tensor, Tensor], [Tensor, Tensor]>`.
+ */
+export class Block<In extends unknown[] = [Tensor], Out = Tensor> {
   /** An MXNet-style unique name (`dense0`), used in messages. */
   readonly name: string;
   /** The property name under which the parent holds this block, once known. */
   _label: string | null = null;
   /** Explicitly registered children and parameters (register(), Sequential.add()). */
-  protected readonly _reg = new Map<string, Block | Parameter>();
+  protected readonly _reg = new Map<string, AnyBlock | Parameter>();
 
-  constructor(opts: { prefix?: string } = {}) {
+  constructor(opts: BlockOptions = {}) {
+    checkOptions(new.target.name, opts, ['prefix']);
+    if (opts.prefix !== undefined && typeof opts.prefix !== 'string') {
+      throw new ArgumentError(`${new.target.name} prefix must be a string, got ${JSON.stringify(opts.prefix)}`);
+    }
     this.name = opts.prefix ?? autoName(new.target.name);
     const impl = this.forward;
     Object.defineProperty(this, 'forward', {
-      value: (...args: unknown[]) => this._call(impl, args),
+      value: (...args: In) => this._call(impl, args),
       enumerable: false, writable: true, configurable: true,
     });
     for (const k of ['name', '_label', '_reg']) {
@@ -61,13 +75,12 @@ export class Block {
   }
 
   /** Override in subclasses; call as `block.forward(...args)`. */
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  forward(..._args: any[]): any {
+  forward(..._args: In): Out {
     throw new Error(`webgluon: ${this.constructor.name} does not implement forward()`);
   }
 
   /** Runs `impl` with this block on the error-origin path (and summary bookkeeping). */
-  protected _call(impl: (...a: unknown[]) => unknown, args: unknown[]): unknown {
+  protected _call(impl: (...a: never[]) => unknown, args: unknown[]): unknown {
     const label = `${this._label ?? this.name}(${this.constructor.name})`;
     // Errors name a child by its path from the outermost block (`cnn.0(Conv2D)`), the prefix of
     // its parameter names in collectParams(); a block called by one that does not own it, by its own name.
@@ -81,7 +94,7 @@ export class Block {
     depth++;
     running.push({ block: this, path });
     try {
-      const out = withOrigin(origin, () => impl.apply(this, args));
+      const out = withOrigin(origin, () => (impl as (...a: unknown[]) => unknown).apply(this, args));
       if (row) {
         row.output = describeOutput(out);
         for (const p of this._ownParams().values()) row.params += p.shape.reduce((a, b) => a * b, 1);
@@ -94,25 +107,25 @@ export class Block {
   }
 
   /** Whether `child` is one of this block's direct children. */
-  _owns(child: Block): boolean {
+  _owns(child: AnyBlock): boolean {
     if (this._reg.get(child._label!) === child) return true;
     return (this as Record<string, unknown>)[child._label!] === child;
   }
 
   /** Adds a child block (or parameter) under `name`; returns it. */
-  register<B extends Block | Parameter>(name: string, child: B): B {
+  register<B extends AnyBlock | Parameter>(name: string, child: B): B {
     this._reg.set(name, child);
     if (child instanceof Block && child._label === null) child._label = name;
     return child;
   }
   /** Alias of register() for blocks (Gluon's register_child). */
-  registerChild<B extends Block>(child: B, name?: string): B {
+  registerChild<B extends AnyBlock>(child: B, name?: string): B {
     return this.register(name ?? String(this._reg.size), child);
   }
 
   /** Children and own parameters in declaration order: properties, then registered ones. */
-  protected _entries(): [string, Block | Parameter][] {
-    const out: [string, Block | Parameter][] = [];
+  protected _entries(): [string, AnyBlock | Parameter][] {
+    const out: [string, AnyBlock | Parameter][] = [];
     const seen = new Set<unknown>();
     for (const [k, v] of Object.entries(this)) {
       if ((v instanceof Block || v instanceof Parameter) && !seen.has(v)) {
@@ -128,9 +141,9 @@ export class Block {
     return out;
   }
 
-  /** Direct child blocks, by name. */
-  get children(): Map<string, Block> {
-    return new Map(this._entries().filter((e): e is [string, Block] => e[1] instanceof Block));
+  /** Direct child blocks, by name (narrow one with instanceof to call it). */
+  get children(): Map<string, AnyBlock> {
+    return new Map(this._entries().filter((e): e is [string, AnyBlock] => e[1] instanceof Block));
   }
 
   protected _ownParams(): Map<string, Parameter> {
@@ -144,7 +157,7 @@ export class Block {
   collectParams(select?: RegExp | string): ParameterDict {
     const out = new ParameterDict();
     const seen = new Set<Parameter>();
-    const walk = (b: Block, prefix: string, visiting: Set<Block>) => {
+    const walk = (b: AnyBlock, prefix: string, visiting: Set<AnyBlock>) => {
       if (visiting.has(b)) return;
       visiting.add(b);
       for (const [k, v] of b._entries()) {
@@ -164,6 +177,7 @@ export class Block {
 
   /** Initializes every parameter (MXNet default: Uniform(0.07); biases start at zero). */
   initialize(init?: InitLike | null, opts: InitializeOptions = {}): this {
+    checkOptions(`${this.constructor.name}.initialize`, opts, ['forceReinit']);
     this.collectParams().initialize(init, opts);
     return this;
   }
@@ -175,13 +189,12 @@ export class Block {
 
   /** Marks this block and its descendants as hybridized (HybridBlocks compile their forward). */
   hybridize(active: boolean | HybridizeOptions = true, opts: HybridizeOptions = {}): void {
-    const o = typeof active === 'object' ? active : opts;
-    const on = typeof active === 'boolean' ? active : true;
+    const [on, o] = hybridizeArgs(this, active, opts);
     for (const c of this.children.values()) c.hybridize(on, o);
   }
 
   /** Applies fn to this block and every descendant (Gluon's apply). */
-  apply(fn: (b: Block) => void): this {
+  apply(fn: (b: AnyBlock) => void): this {
     for (const c of this.children.values()) c.apply(fn);
     fn(this);
     return this;
@@ -192,7 +205,7 @@ export class Block {
    * returns the table. Parameters must be initialized (deferred ones are, by this call).
    * Hybridized blocks run eagerly during this call so that every layer shows.
    */
-  summary(...inputs: unknown[]): string {
+  summary(...inputs: In): string {
     const saved = summaryRows;
     const rows: SummaryRow[] = [];
     summaryRows = rows;
@@ -232,7 +245,8 @@ export class Block {
    * Loads parameters saved by saveParameters(). Names, shapes and dtypes are checked for every
    * parameter before any is changed: on error the block is left as it was.
    */
-  async loadParameters(path: string, opts: { allowMissing?: boolean; ignoreExtra?: boolean } = {}): Promise<void> {
+  async loadParameters(path: string, opts: LoadParametersOptions = {}): Promise<void> {
+    checkOptions(`${this.constructor.name}.loadParameters`, opts, ['allowMissing', 'ignoreExtra']);
     const { loadParameters } = await import('./serialization.js');
     await loadParameters(this.collectParams(), path, opts);
   }
@@ -243,7 +257,31 @@ export class Block {
   }
 }
 
+/** Any block, whatever its inputs and outputs (call it after narrowing with instanceof). */
+export type AnyBlock = Block<never, unknown>;
+
 export interface HybridizeOptions {
   staticAlloc?: boolean;
   staticShape?: boolean;
+}
+
+export interface LoadParametersOptions {
+  /** Leave parameters the file lacks as they are (default: an error). */
+  allowMissing?: boolean;
+  /** Skip entries of the file that name no parameter (default: an error). */
+  ignoreExtra?: boolean;
+}
+
+/** hybridize(active?, opts?) or hybridize(opts): the on/off switch and the checked options. */
+export function hybridizeArgs(block: AnyBlock, active: unknown, opts: unknown): [boolean, HybridizeOptions] {
+  const where = `${block.constructor.name}.hybridize`;
+  if (typeof active !== 'boolean' && (typeof active !== 'object' || active === null)) {
+    throw new ArgumentError(`${where} takes true/false or options {staticAlloc, staticShape}, got ${JSON.stringify(active) ?? String(active)}`);
+  }
+  const o = ((typeof active === 'object' ? active : opts) ?? {}) as HybridizeOptions;
+  checkOptions(where, o, ['staticAlloc', 'staticShape']);
+  for (const k of ['staticAlloc', 'staticShape'] as const) {
+    if (o[k] !== undefined && typeof o[k] !== 'boolean') throw new ArgumentError(`${where} option \`${k}\` must be true or false, got ${JSON.stringify(o[k])}`);
+  }
+  return [typeof active === 'boolean' ? active : true, o];
 }

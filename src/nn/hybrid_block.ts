@@ -3,14 +3,19 @@
 // hybridize() marks the tree; the switch to a compiled graph happens in one place,
 // HybridBlock._runHybridized, which feeds tracedFunction() — `(F, ...inputs, ...params) =>
 // outputs` — to the registered compiler. Until one is registered, hybridized blocks run eagerly.
+import { checkOptions } from '../base/options.js';
 import type { Ops } from '../graph/registry.js';
 import { currentTrace } from '../graph/trace.js';
 import type { DType } from '../base/types.js';
 import { nd, Tensor } from '../ndarray/index.js';
-import { Block, summaryActive, type HybridizeOptions } from './block.js';
+import { Block, hybridizeArgs, summaryActive, type BlockOptions, type HybridizeOptions } from './block.js';
 import { withParamValues, type Parameter } from './parameter.js';
 
-/** The `F` a hybridForward receives: the op namespace over tensors (or symbols when traced). */
+/**
+ * The `F` a hybridForward receives: the op namespace over tensors. While a hybridized block is
+ * traced, F is `sym` and the values are symbols; both are typed as tensors, so that one
+ * hybridForward serves both (as MXNet's F-generic code does).
+ */
 export type F = Ops<Tensor>;
 
 /** The F of the traced function currently running (null: eager, F = nd). */
@@ -37,7 +42,7 @@ export interface TracedFunction {
  * What the hybridize compiler provides: given the block, its traced function and the options,
  * a callable running the compiled graph on tensors (inputs, then parameter values).
  */
-export type HybridCompiler = (block: HybridBlock, traced: TracedFunction, opts: HybridizeOptions) =>
+export type HybridCompiler = (block: AnyHybridBlock, traced: TracedFunction, opts: HybridizeOptions) =>
   (inputs: readonly Tensor[], params: readonly Tensor[]) => unknown;
 
 let compiler: HybridCompiler | null = null;
@@ -110,14 +115,18 @@ export function registerHybridCompiler(c: HybridCompiler | null): void {
   compiler = c;
 }
 
-export class HybridBlock extends Block {
+/**
+ * A block written once as hybridForward(F, ...args), which forward() runs eagerly or, after
+ * hybridize(), compiled. `In` and `Out` are as for Block: `HybridBlock<[Tensor, Tensor], Tensor>`.
+ */
+export class HybridBlock<In extends unknown[] = [Tensor], Out = Tensor> extends Block<In, Out> {
   protected _hybridized = false;
   protected _hybridOpts: HybridizeOptions = {};
   private _compiled: ((inputs: readonly Tensor[], params: readonly Tensor[]) => unknown) | null = null;
   /** Input shapes and dtypes of the last top-level forward() call (what export() traces). */
   _lastInputs: InputSpec[] | null = null;
 
-  constructor(opts: { prefix?: string } = {}) {
+  constructor(opts: BlockOptions = {}) {
     super(opts);
     for (const k of ['_hybridized', '_hybridOpts', '_compiled', '_lastInputs']) {
       Object.defineProperty(this, k, { enumerable: false, writable: true, value: (this as Record<string, unknown>)[k] });
@@ -125,8 +134,7 @@ export class HybridBlock extends Block {
   }
 
   /** Override: the computation, written once for eager (F = nd) and traced (F = sym) use. */
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  hybridForward(_F: F, ..._args: any[]): any {
+  hybridForward(_F: F, ..._args: In): Out {
     throw new Error(`webgluon: ${this.constructor.name} does not implement hybridForward(F, ...args)`);
   }
 
@@ -134,26 +142,26 @@ export class HybridBlock extends Block {
    * Layers with parameters of unknown shape (0 dims) override this to fix the shapes from
    * the first input (via parameter._mergeShape); initialization then completes.
    */
-  protected inferShape(..._args: unknown[]): void {}
+  protected inferShape(..._args: In): void {}
 
   get isHybridized(): boolean {
     return this._hybridized;
   }
 
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  override forward(...args: any[]): any {
+  override forward(...args: In): Out {
     const F = currentF;
     if (F) return this.hybridForward(F, ...args);
     if (args.length && args.every((a) => a instanceof Tensor)) this._lastInputs = (args as Tensor[]).map((t) => ({ shape: [...t.shape], dtype: t.dtype }));
     this._finishDeferred(args);
     if (this._hybridized && compiler && !summaryActive()) {
       const out = this._runHybridized(args);
-      if (out !== undefined) return out;
+      // The compiled graph returns what hybridForward returned when it was traced.
+      if (out !== undefined) return out as Out;
     }
     return this.hybridForward(nd, ...args);
   }
 
-  private _finishDeferred(args: unknown[]): void {
+  private _finishDeferred(args: In): void {
     const own = [...this._ownParams().values()];
     if (!own.some((p) => !p.isInitialized && p.hasDeferredInit)) return;
     this.inferShape(...args);
@@ -166,7 +174,7 @@ export class HybridBlock extends Block {
     const fn = (F: F, ...values: unknown[]) => {
       const n = values.length - params.length;
       const map = new Map<Parameter, unknown>(params.map(([, p], i) => [p, values[n + i]]));
-      return withF(F, () => withParamValues(map, () => this.hybridForward(F, ...values.slice(0, n))));
+      return withF(F, () => withParamValues(map, () => this.hybridForward(F, ...(values.slice(0, n) as In))));
     };
     return { params, fn };
   }
@@ -189,17 +197,21 @@ export class HybridBlock extends Block {
    * last forward() call unless `inputs` gives them. Load with gluon.SymbolBlock.imports().
    */
   async export(path: string, opts: ExportOptions | number = {}): Promise<{ symbolFile: string; paramsFile: string }> {
+    if (typeof opts !== 'number') checkOptions(`${this.constructor.name}.export`, opts, ['epoch', 'inputs']);
     const { exportBlock } = await import('./export.js');
-    return exportBlock(this, path, typeof opts === 'number' ? { epoch: opts } : opts);
+    // export traces any signature; its parameter type names the default one.
+    return exportBlock(this as AnyHybridBlock as HybridBlock, path, typeof opts === 'number' ? { epoch: opts } : opts);
   }
 
   /** Marks this block and its children for compilation ({staticAlloc, staticShape} as MXNet). */
   override hybridize(active: boolean | HybridizeOptions = true, opts: HybridizeOptions = {}): void {
-    const o = typeof active === 'object' ? active : opts;
-    const on = typeof active === 'boolean' ? active : true;
+    const [on, o] = hybridizeArgs(this, active, opts);
     this._hybridized = on;
     this._hybridOpts = { ...o };
     this._compiled = null;
     super.hybridize(on, o);
   }
 }
+
+/** Any HybridBlock, whatever its inputs and outputs. */
+export type AnyHybridBlock = HybridBlock<never, unknown>;

@@ -2,6 +2,8 @@
 // nd.random.seed(n) makes initialization repeatable. As in MXNet, the parameter's name decides
 // the default: names ending in bias/beta/running_mean start at 0, gamma/running_var at 1, and
 // only weights get the initializer's own distribution.
+import { ArgumentError } from '../base/errors.js';
+import { checkNumber, checkOptions, suggestName } from '../base/options.js';
 import { nd, type Tensor } from '../ndarray/index.js';
 
 export abstract class Initializer {
@@ -39,6 +41,7 @@ export class One extends ExplicitInitializer {
 export class Constant extends ExplicitInitializer {
   constructor(readonly value: number) {
     super();
+    checkNumber('init.Constant value', value);
   }
   initWeight(_n: string, shape: readonly number[]): Tensor {
     return nd.full(shape, this.value);
@@ -49,6 +52,7 @@ export class Constant extends ExplicitInitializer {
 export class Uniform extends Initializer {
   constructor(readonly scale = 0.07) {
     super();
+    checkNumber('init.Uniform scale', scale, { min: 0 });
   }
   initWeight(_n: string, shape: readonly number[]): Tensor {
     return nd.random.uniform(-this.scale, this.scale, shape);
@@ -59,6 +63,7 @@ export class Uniform extends Initializer {
 export class Normal extends Initializer {
   constructor(readonly sigma = 0.01) {
     super();
+    checkNumber('init.Normal sigma', sigma, { min: 0 });
   }
   initWeight(_n: string, shape: readonly number[]): Tensor {
     return nd.random.normal(0, this.sigma, shape);
@@ -85,11 +90,12 @@ export class Xavier extends Initializer {
   readonly magnitude: number;
   constructor(opts: XavierOptions = {}) {
     super();
+    checkOptions('init.Xavier', opts, ['rndType', 'factorType', 'magnitude']);
     this.rndType = opts.rndType ?? 'uniform';
     this.factorType = opts.factorType ?? 'avg';
-    this.magnitude = opts.magnitude ?? 3;
-    if (!['uniform', 'gaussian'].includes(this.rndType)) throw new Error(`webgluon: Xavier rndType must be 'uniform' or 'gaussian', got '${this.rndType}'`);
-    if (!['avg', 'in', 'out'].includes(this.factorType)) throw new Error(`webgluon: Xavier factorType must be 'avg', 'in' or 'out', got '${this.factorType}'`);
+    this.magnitude = checkNumber('init.Xavier magnitude', opts.magnitude ?? 3, { min: 0, minOpen: true });
+    if (!['uniform', 'gaussian'].includes(this.rndType)) throw new ArgumentError(`init.Xavier rndType must be 'uniform' or 'gaussian', got '${this.rndType}'`);
+    if (!['avg', 'in', 'out'].includes(this.factorType)) throw new ArgumentError(`init.Xavier factorType must be 'avg', 'in' or 'out', got '${this.factorType}'`);
   }
   scaleFor(shape: readonly number[]): number {
     const [fanIn, fanOut] = fans(shape);
@@ -102,7 +108,9 @@ export class Xavier extends Initializer {
   }
 }
 
-export type InitLike = Initializer | 'zeros' | 'ones' | 'xavier' | 'uniform' | 'normal';
+const INIT_NAMES = ['zeros', 'ones', 'xavier', 'uniform', 'normal'] as const;
+/** An initializer, or the name of one with its default settings. */
+export type InitLike = Initializer | (typeof INIT_NAMES)[number];
 
 export function toInitializer(v: InitLike | null | undefined): Initializer | null {
   if (v == null) return null;
@@ -113,6 +121,13 @@ export function toInitializer(v: InitLike | null | undefined): Initializer | nul
     case 'xavier': return new Xavier();
     case 'uniform': return new Uniform();
     case 'normal': return new Normal();
-    default: throw new Error(`webgluon: unknown initializer '${String(v)}'`);
+    default: {
+      if (typeof v === 'object') {
+        throw new ArgumentError(`expected an initializer, got ${JSON.stringify(v)}: options come second, as in initialize(null, { forceReinit: true })`);
+      }
+      const meant = typeof v === 'string' ? suggestName(v, INIT_NAMES) : null;
+      throw new ArgumentError(`unknown initializer ${JSON.stringify(v) ?? String(v)}${meant ? ` (did you mean '${meant}'?)` : ''}; ` +
+        `use an init.* object (e.g. new init.Xavier()) or one of ${INIT_NAMES.map((n) => `'${n}'`).join(', ')}`);
+    }
   }
 }

@@ -1,6 +1,7 @@
 // Losses (MXNet 1.9.1 gluon/loss.py): the same formulas, defaults and per-sample outputs. Each
 // loss returns one value per sample (shape (N,)): the mean over all non-batch axes.
-import { ShapeError, WebgluonError, currentOrigin } from '../base/errors.js';
+import { ArgumentError, ShapeError, WebgluonError, currentOrigin } from '../base/errors.js';
+import { checkNumber, checkOptions } from '../base/options.js';
 import { Tensor } from '../ndarray/index.js';
 import { HybridBlock, type F } from './hybrid_block.js';
 
@@ -11,7 +12,7 @@ type T = Tensor;
  * A label of another size is an error (as in MXNet), not a silent broadcast: a (N, 1) label
  * against a (N, C) prediction would otherwise be compared with every column.
  */
-export function reshapeLike(F: F, x: T, like: T, names: readonly [string, string] = ['label', 'prediction']): T {
+function reshapeLike(F: F, x: T, like: T, names: readonly [string, string] = ['label', 'prediction']): T {
   if (x.shape.length === like.shape.length && x.shape.every((d, i) => d === like.shape[i])) return x;
   const n = x.shape.reduce((a, b) => a * b, 1);
   const m = like.shape.reduce((a, b) => a * b, 1);
@@ -24,7 +25,7 @@ export function reshapeLike(F: F, x: T, like: T, names: readonly [string, string
 }
 
 /** MXNet's _apply_weighting: loss · sampleWeight (broadcast) · weight. */
-export function applyWeighting(F: F, loss: T, weight?: number | null, sampleWeight?: T | null): T {
+function applyWeighting(F: F, loss: T, weight?: number | null, sampleWeight?: T | null): T {
   let out = loss;
   if (sampleWeight != null) out = F.mul(out, sampleWeight);
   if (weight != null) out = F.mul(out, weight);
@@ -32,7 +33,7 @@ export function applyWeighting(F: F, loss: T, weight?: number | null, sampleWeig
 }
 
 /** Mean over every axis but the batch axis (identity for 1-D losses). */
-export function meanExceptBatch(F: F, loss: T, batchAxis: number): T {
+function meanExceptBatch(F: F, loss: T, batchAxis: number): T {
   const rank = loss.shape.length;
   const b = batchAxis < 0 ? rank + batchAxis : batchAxis;
   const axes = loss.shape.map((_, i) => i).filter((i) => i !== b);
@@ -45,18 +46,46 @@ function sumExceptBatch(F: F, loss: T, batchAxis: number): T {
   return axes.length ? F.sum(loss, axes) : loss;
 }
 
+/** What a loss takes: the prediction, the label, then whatever else it needs (a sample weight…). */
+export type LossInputs = [pred: Tensor, label: Tensor, ...rest: unknown[]];
+/** The inputs of most losses: MXNet's (pred, label, sample_weight=None). */
+export type WeightedLossInputs = [pred: Tensor, label: Tensor, sampleWeight?: Tensor | null];
+
+/** The options every loss takes besides its own. */
+export interface LossOptions {
+  /** A global scalar weight of the loss (MXNet's weight; default none, or 1 for L2Loss). */
+  weight?: number | null;
+  /** The axis of samples in the prediction (default 0). */
+  batchAxis?: number;
+}
+
+/** Checks a loss constructor's options object against `own` option names plus weight and batchAxis. */
+function lossOptions<O extends LossOptions>(where: string, opts: O, own: readonly (keyof O & string)[]): O {
+  checkOptions(where, opts, [...own, 'weight', 'batchAxis']);
+  return opts;
+}
+
+const checkBool = (where: string, name: string, v: unknown, fallback: boolean): boolean => {
+  if (v === undefined) return fallback;
+  if (typeof v !== 'boolean') throw new ArgumentError(`${where} option \`${name}\` must be true or false, got ${JSON.stringify(v) ?? String(v)}`);
+  return v;
+};
+
 /**
  * Base class of losses: `constructor(weight?, batchAxis = 0)`; subclasses override
- * hybridForward(F, pred, label, ...). A loss whose output has more elements than the batch
- * (silent broadcasting, e.g. a reduction without keepdims) is reported with the shapes.
+ * hybridForward(F, pred, label, ...) and name what they take in `In`
+ * (`class ContrastiveLoss extends Loss<[Tensor, Tensor, Tensor]>`). A loss whose output has more
+ * elements than the batch (silent broadcasting, e.g. a reduction without keepdims) is reported
+ * with the shapes.
  */
-export class Loss extends HybridBlock {
+export class Loss<In extends LossInputs = LossInputs> extends HybridBlock<In, Tensor> {
   protected _weight: number | null;
   protected _batchAxis: number;
   constructor(weight: number | null = null, batchAxis = 0) {
     super();
-    this._weight = weight;
-    this._batchAxis = batchAxis;
+    const where = new.target.name;
+    this._weight = weight === null ? null : checkNumber(`${where} weight`, weight);
+    this._batchAxis = checkNumber(`${where} batchAxis`, batchAxis, { integer: true });
   }
   get weight(): number | null {
     return this._weight;
@@ -64,8 +93,7 @@ export class Loss extends HybridBlock {
   get batchAxis(): number {
     return this._batchAxis;
   }
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  override forward(...args: any[]): any {
+  override forward(...args: In): Tensor {
     const out = super.forward(...args);
     const pred = args[0];
     if (out instanceof Tensor && pred instanceof Tensor && pred.shape.length > 0) {
@@ -89,7 +117,7 @@ export class Loss extends HybridBlock {
 }
 
 /** |label − pred|. */
-export class L1Loss extends Loss {
+export class L1Loss extends Loss<WeightedLossInputs> {
   constructor(weight: number | null = null, batchAxis = 0) {
     super(weight, batchAxis);
   }
@@ -100,7 +128,7 @@ export class L1Loss extends Loss {
 }
 
 /** weight/2 · (label − pred)²  (weight defaults to 1). */
-export class L2Loss extends Loss {
+export class L2Loss extends Loss<WeightedLossInputs> {
   constructor(weight: number | null = 1, batchAxis = 0) {
     super(weight, batchAxis);
   }
@@ -111,10 +139,8 @@ export class L2Loss extends Loss {
   }
 }
 
-export interface SigmoidBCEOptions {
+export interface SigmoidBCEOptions extends LossOptions {
   fromSigmoid?: boolean;
-  weight?: number | null;
-  batchAxis?: number;
 }
 /**
  * Binary cross-entropy on logits (stable: relu(x) − x·y + softrelu(−|x|)) or, with
@@ -134,11 +160,11 @@ function warnDoubleActivation(loss: string, pred: unknown, activations: readonly
     `of the network, or pass { ${option}: true }.`, { code: 'WEBGLUON_DOUBLE_ACTIVATION' });
 }
 
-export class SigmoidBinaryCrossEntropyLoss extends Loss {
+export class SigmoidBinaryCrossEntropyLoss extends Loss<[pred: Tensor, label: Tensor, sampleWeight?: Tensor | null, posWeight?: Tensor | null]> {
   readonly fromSigmoid: boolean;
   constructor(opts: SigmoidBCEOptions = {}) {
-    super(opts.weight ?? null, opts.batchAxis ?? 0);
-    this.fromSigmoid = opts.fromSigmoid ?? false;
+    super(lossOptions(new.target.name, opts, ['fromSigmoid']).weight ?? null, opts.batchAxis ?? 0);
+    this.fromSigmoid = checkBool(this.constructor.name, 'fromSigmoid', opts.fromSigmoid, false);
   }
   override hybridForward(F: F, pred: T, label: T, sampleWeight?: T | null, posWeight?: T | null): T {
     const y = reshapeLike(F, label, pred);
@@ -162,23 +188,22 @@ export class SigmoidBinaryCrossEntropyLoss extends Loss {
 }
 export { SigmoidBinaryCrossEntropyLoss as SigmoidBCELoss };
 
-export interface SoftmaxCEOptions {
+export interface SoftmaxCEOptions extends LossOptions {
   axis?: number;
   sparseLabel?: boolean;
   fromLogits?: boolean;
-  weight?: number | null;
-  batchAxis?: number;
 }
 /** −log softmax(pred)[label] (sparse labels) or −Σ label·log softmax(pred) (dense labels). */
-export class SoftmaxCrossEntropyLoss extends Loss {
+export class SoftmaxCrossEntropyLoss extends Loss<WeightedLossInputs> {
   readonly axis: number;
   readonly sparseLabel: boolean;
   readonly fromLogits: boolean;
   constructor(opts: SoftmaxCEOptions = {}) {
-    super(opts.weight ?? null, opts.batchAxis ?? 0);
-    this.axis = opts.axis ?? -1;
-    this.sparseLabel = opts.sparseLabel ?? true;
-    this.fromLogits = opts.fromLogits ?? false;
+    super(lossOptions(new.target.name, opts, ['axis', 'sparseLabel', 'fromLogits']).weight ?? null, opts.batchAxis ?? 0);
+    const where = this.constructor.name;
+    this.axis = checkNumber(`${where} axis`, opts.axis ?? -1, { integer: true });
+    this.sparseLabel = checkBool(where, 'sparseLabel', opts.sparseLabel, true);
+    this.fromLogits = checkBool(where, 'fromLogits', opts.fromLogits, false);
   }
   override hybridForward(F: F, pred: T, label: T, sampleWeight?: T | null): T {
     if (!this.fromLogits) warnDoubleActivation(this.constructor.name, pred, ['softmax', 'logSoftmax'], 'fromLogits');
@@ -195,20 +220,18 @@ export class SoftmaxCrossEntropyLoss extends Loss {
 }
 export { SoftmaxCrossEntropyLoss as SoftmaxCELoss };
 
-export interface KLDivOptions {
+export interface KLDivOptions extends LossOptions {
   fromLogits?: boolean;
   axis?: number;
-  weight?: number | null;
-  batchAxis?: number;
 }
 /** label · (log(label + 1e-12) − pred), pred being log-probabilities (fromLogits) or logits. */
-export class KLDivLoss extends Loss {
+export class KLDivLoss extends Loss<WeightedLossInputs> {
   readonly fromLogits: boolean;
   readonly axis: number;
   constructor(opts: KLDivOptions = {}) {
-    super(opts.weight ?? null, opts.batchAxis ?? 0);
-    this.fromLogits = opts.fromLogits ?? true;
-    this.axis = opts.axis ?? -1;
+    super(lossOptions(new.target.name, opts, ['fromLogits', 'axis']).weight ?? null, opts.batchAxis ?? 0);
+    this.fromLogits = checkBool(this.constructor.name, 'fromLogits', opts.fromLogits, true);
+    this.axis = checkNumber(`${this.constructor.name} axis`, opts.axis ?? -1, { integer: true });
   }
   override hybridForward(F: F, pred: T, label: T, sampleWeight?: T | null): T {
     if (!this.fromLogits) warnDoubleActivation(this.constructor.name, pred, ['softmax', 'logSoftmax'], 'fromLogits');
@@ -219,11 +242,14 @@ export class KLDivLoss extends Loss {
 }
 
 /** Smooth L1: |d| − rho/2 where |d| > rho, else d²/(2·rho). */
-export class HuberLoss extends Loss {
+export interface HuberOptions extends LossOptions {
+  rho?: number;
+}
+export class HuberLoss extends Loss<WeightedLossInputs> {
   readonly rho: number;
-  constructor(opts: { rho?: number; weight?: number | null; batchAxis?: number } = {}) {
-    super(opts.weight ?? null, opts.batchAxis ?? 0);
-    this.rho = opts.rho ?? 1;
+  constructor(opts: HuberOptions = {}) {
+    super(lossOptions(new.target.name, opts, ['rho']).weight ?? null, opts.batchAxis ?? 0);
+    this.rho = checkNumber(`${this.constructor.name} rho`, opts.rho ?? 1, { min: 0, minOpen: true });
   }
   override hybridForward(F: F, pred: T, label: T, sampleWeight?: T | null): T {
     const l = reshapeLike(F, label, pred);
@@ -234,11 +260,14 @@ export class HuberLoss extends Loss {
 }
 
 /** max(0, margin − pred·label), labels ±1. */
-export class HingeLoss extends Loss {
+export interface MarginOptions extends LossOptions {
+  margin?: number;
+}
+export class HingeLoss extends Loss<WeightedLossInputs> {
   readonly margin: number;
-  constructor(opts: { margin?: number; weight?: number | null; batchAxis?: number } = {}) {
-    super(opts.weight ?? null, opts.batchAxis ?? 0);
-    this.margin = opts.margin ?? 1;
+  constructor(opts: MarginOptions = {}) {
+    super(lossOptions(new.target.name, opts, ['margin']).weight ?? null, opts.batchAxis ?? 0);
+    this.margin = checkNumber(`${this.constructor.name} margin`, opts.margin ?? 1);
   }
   override hybridForward(F: F, pred: T, label: T, sampleWeight?: T | null): T {
     const l = reshapeLike(F, label, pred);
@@ -248,11 +277,11 @@ export class HingeLoss extends Loss {
 }
 
 /** max(0, margin − pred·label)², labels ±1. */
-export class SquaredHingeLoss extends Loss {
+export class SquaredHingeLoss extends Loss<WeightedLossInputs> {
   readonly margin: number;
-  constructor(opts: { margin?: number; weight?: number | null; batchAxis?: number } = {}) {
-    super(opts.weight ?? null, opts.batchAxis ?? 0);
-    this.margin = opts.margin ?? 1;
+  constructor(opts: MarginOptions = {}) {
+    super(lossOptions(new.target.name, opts, ['margin']).weight ?? null, opts.batchAxis ?? 0);
+    this.margin = checkNumber(`${this.constructor.name} margin`, opts.margin ?? 1);
   }
   override hybridForward(F: F, pred: T, label: T, sampleWeight?: T | null): T {
     const l = reshapeLike(F, label, pred);
@@ -262,13 +291,16 @@ export class SquaredHingeLoss extends Loss {
 }
 
 /** log(1 + exp(−pred·label)) computed stably; labels ±1 ('signed') or 0/1 ('binary'). */
-export class LogisticLoss extends Loss {
+export interface LogisticOptions extends LossOptions {
+  labelFormat?: 'signed' | 'binary';
+}
+export class LogisticLoss extends Loss<WeightedLossInputs> {
   readonly labelFormat: 'signed' | 'binary';
-  constructor(opts: { labelFormat?: 'signed' | 'binary'; weight?: number | null; batchAxis?: number } = {}) {
-    super(opts.weight ?? null, opts.batchAxis ?? 0);
+  constructor(opts: LogisticOptions = {}) {
+    super(lossOptions(new.target.name, opts, ['labelFormat']).weight ?? null, opts.batchAxis ?? 0);
     this.labelFormat = opts.labelFormat ?? 'signed';
     if (this.labelFormat !== 'signed' && this.labelFormat !== 'binary') {
-      throw new Error(`webgluon: LogisticLoss labelFormat must be 'signed' or 'binary', got '${String(this.labelFormat)}'`);
+      throw new ArgumentError(`LogisticLoss labelFormat must be 'signed' or 'binary', got '${String(this.labelFormat)}'`);
     }
   }
   override hybridForward(F: F, pred: T, label: T, sampleWeight?: T | null): T {
@@ -281,11 +313,11 @@ export class LogisticLoss extends Loss {
 }
 
 /** max(0, Σ(positive − pred)² − Σ(negative − pred)² + margin), sums over non-batch axes. */
-export class TripletLoss extends Loss {
+export class TripletLoss extends Loss<[pred: Tensor, positive: Tensor, negative: Tensor, sampleWeight?: Tensor | null]> {
   readonly margin: number;
-  constructor(opts: { margin?: number; weight?: number | null; batchAxis?: number } = {}) {
-    super(opts.weight ?? null, opts.batchAxis ?? 0);
-    this.margin = opts.margin ?? 1;
+  constructor(opts: MarginOptions = {}) {
+    super(lossOptions(new.target.name, opts, ['margin']).weight ?? null, opts.batchAxis ?? 0);
+    this.margin = checkNumber(`${this.constructor.name} margin`, opts.margin ?? 1);
   }
   override hybridForward(F: F, pred: T, positive: T, negative: T, sampleWeight?: T | null): T {
     const p = reshapeLike(F, positive, pred, ['positive', 'pred']);
@@ -302,13 +334,17 @@ export class TripletLoss extends Loss {
  * Note: MXNet 1.9.1 returns the mean over everything (a scalar); webgluon keeps one value per
  * sample like every other loss (take .mean() for MXNet's number).
  */
-export class PoissonNLLLoss extends Loss {
+export interface PoissonNLLOptions extends LossOptions {
+  fromLogits?: boolean;
+  computeFull?: boolean;
+}
+export class PoissonNLLLoss extends Loss<[pred: Tensor, target: Tensor, sampleWeight?: Tensor | null, epsilon?: number]> {
   readonly fromLogits: boolean;
   readonly computeFull: boolean;
-  constructor(opts: { fromLogits?: boolean; computeFull?: boolean; weight?: number | null; batchAxis?: number } = {}) {
-    super(opts.weight ?? null, opts.batchAxis ?? 0);
-    this.fromLogits = opts.fromLogits ?? true;
-    this.computeFull = opts.computeFull ?? false;
+  constructor(opts: PoissonNLLOptions = {}) {
+    super(lossOptions(new.target.name, opts, ['fromLogits', 'computeFull']).weight ?? null, opts.batchAxis ?? 0);
+    this.fromLogits = checkBool(this.constructor.name, 'fromLogits', opts.fromLogits, true);
+    this.computeFull = checkBool(this.constructor.name, 'computeFull', opts.computeFull, false);
   }
   override hybridForward(F: F, pred: T, target: T, sampleWeight?: T | null, epsilon = 1e-8): T {
     const t = reshapeLike(F, target, pred);
@@ -327,11 +363,11 @@ export class PoissonNLLLoss extends Loss {
  * 1 − cos(a, b) for label 1, max(0, cos(a, b) − margin) for label −1; cosine over the last
  * axis with the norm product floored at 1e-12. Output (N,) (MXNet gives (N, 1)).
  */
-export class CosineEmbeddingLoss extends Loss {
+export class CosineEmbeddingLoss extends Loss<[input1: Tensor, input2: Tensor, label: Tensor, sampleWeight?: Tensor | null]> {
   readonly margin: number;
-  constructor(opts: { margin?: number; weight?: number | null; batchAxis?: number } = {}) {
-    super(opts.weight ?? null, opts.batchAxis ?? 0);
-    this.margin = opts.margin ?? 0;
+  constructor(opts: MarginOptions = {}) {
+    super(lossOptions(new.target.name, opts, ['margin']).weight ?? null, opts.batchAxis ?? 0);
+    this.margin = checkNumber(`${this.constructor.name} margin`, opts.margin ?? 0);
   }
   override hybridForward(F: F, input1: T, input2: T, label: T, sampleWeight?: T | null): T {
     const a = reshapeLike(F, input1, input2, ['input1', 'input2']);

@@ -1,6 +1,8 @@
 // Parameter (MXNet's gluon.Parameter): a named tensor with a gradient, created by an
 // initializer. A 0 in the shape means "not known yet": the owning layer infers it from the
 // first input and initialization finishes then (deferred initialization).
+import { ArgumentError } from '../base/errors.js';
+import { checkNumber, checkOptions } from '../base/options.js';
 import { autograd, keep, nd, Tensor } from '../ndarray/index.js';
 import type { GradReq } from '../ndarray/tensor.js';
 import type { DType } from '../base/types.js';
@@ -27,6 +29,14 @@ export interface ParameterOptions {
 
 export interface InitializeOptions {
   forceReinit?: boolean;
+}
+
+const PARAMETER_OPTIONS = ['shape', 'dtype', 'init', 'gradReq', 'allowDeferredInit', 'lrMult', 'wdMult', 'differentiable'] as const;
+const GRAD_REQS: readonly unknown[] = ['write', 'add', 'null'];
+
+function checkGradReq(where: string, req: unknown): GradReq {
+  if (GRAD_REQS.includes(req)) return req as GradReq;
+  throw new ArgumentError(`${where} gradReq must be 'write', 'add' or 'null', got ${JSON.stringify(req) ?? String(req)}`);
 }
 
 const fmt = (s: readonly number[]) => `(${s.join(', ')}${s.length === 1 ? ',' : ''})`;
@@ -62,22 +72,29 @@ export class Parameter {
   private _deferred: Initializer | null = null;
 
   constructor(name: string, opts: ParameterOptions = {}) {
+    const where = `Parameter '${name}'`;
+    checkOptions(where, opts, PARAMETER_OPTIONS);
+    if (opts.shape !== undefined && !(Array.isArray(opts.shape) && opts.shape.every((d) => Number.isInteger(d) && d >= 0))) {
+      throw new ArgumentError(`${where} shape must be a list of non-negative integers (0: inferred later), got ${JSON.stringify(opts.shape)}`);
+    }
+    if (opts.dtype !== undefined && opts.dtype !== 'float32' && opts.dtype !== 'int32') {
+      throw new ArgumentError(`${where} dtype must be 'float32' or 'int32', got ${JSON.stringify(opts.dtype)}`);
+    }
     this.name = name;
     this.shape = [...(opts.shape ?? [])];
     this.dtype = opts.dtype ?? 'float32';
     this.init = toInitializer(opts.init ?? null);
-    this._gradReq = opts.differentiable === false ? 'null' : (opts.gradReq ?? 'write');
+    this._gradReq = opts.differentiable === false ? 'null' : checkGradReq(where, opts.gradReq ?? 'write');
     this.allowDeferredInit = opts.allowDeferredInit ?? true;
-    this.lrMult = opts.lrMult ?? 1;
-    this.wdMult = opts.wdMult ?? 1;
+    this.lrMult = checkNumber(`${where} lrMult`, opts.lrMult ?? 1, { min: 0 });
+    this.wdMult = checkNumber(`${where} wdMult`, opts.wdMult ?? 1, { min: 0 });
   }
 
   get gradReq(): GradReq {
     return this._gradReq;
   }
   set gradReq(req: GradReq) {
-    if (req !== 'write' && req !== 'add' && req !== 'null') throw new Error(`webgluon: gradReq must be 'write', 'add' or 'null', got '${String(req)}'`);
-    this._gradReq = req;
+    this._gradReq = checkGradReq(`Parameter '${this.name}'`, req);
     if (this._data) this._attach(this._data);
   }
 
@@ -93,6 +110,7 @@ export class Parameter {
 
   /** Creates the value with `init` (this parameter's own initializer wins, as in MXNet). */
   initialize(init?: InitLike | null, opts: InitializeOptions = {}): void {
+    checkOptions(`Parameter '${this.name}'.initialize`, opts, ['forceReinit']);
     if (this._data && !opts.forceReinit) return;
     const chosen = this.init ?? toInitializer(init ?? null) ?? new Uniform();
     if (!this.shape.every((d) => d > 0)) {
@@ -235,6 +253,7 @@ export class Parameter {
 /** MXNet's ParameterDict: an ordered name → Parameter map with bulk operations. */
 export class ParameterDict extends Map<string, Parameter> {
   initialize(init?: InitLike | null, opts: InitializeOptions = {}): void {
+    checkOptions('ParameterDict.initialize', opts, ['forceReinit']);
     for (const p of this.values()) p.initialize(init, opts);
   }
   zeroGrad(): void {

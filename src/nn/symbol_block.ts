@@ -11,6 +11,7 @@ import { Graph, Node } from '../graph/ir.js';
 import { getOp, type HostValue } from '../graph/registry.js';
 import { graphFromJSON, type GraphJSON } from '../graph/serialize.js';
 import { isSymbol } from '../graph/symbol.js';
+import { checkOptions } from '../base/options.js';
 import { formatShape, sameShape } from '../base/types.js';
 import { nd, type Tensor } from '../ndarray/index.js';
 import { HybridBlock, type F } from './hybrid_block.js';
@@ -50,7 +51,11 @@ function callOp(F: F, node: Node, values: readonly unknown[]): unknown {
   return fn(...args);
 }
 
-export class SymbolBlock extends HybridBlock {
+/**
+ * `In` and `Out` say what the stored graph takes and returns, which only its author knows:
+ * `await SymbolBlock.imports<[Tensor], Tensor>(...)`; by default any tensors in, one tensor or a list out.
+ */
+export class SymbolBlock<In extends Tensor[] = Tensor[], Out extends Tensor | Tensor[] = Tensor | Tensor[]> extends HybridBlock<In, Out> {
   readonly graph: Graph;
   readonly inputNames: readonly string[];
   readonly outputIsList: boolean;
@@ -63,6 +68,7 @@ export class SymbolBlock extends HybridBlock {
    * takes, in order (default: the exporter's input names); every other graph input is a Parameter.
    */
   constructor(graph: Graph | GraphJSON | string, inputNames?: string | readonly string[], opts: SymbolBlockOptions = {}) {
+    checkOptions('SymbolBlock', opts, ['outputIsList', 'prefix']);
     super(opts.prefix !== undefined ? { prefix: opts.prefix } : {});
     const meta = graph instanceof Graph ? undefined : (typeof graph === 'string' ? (JSON.parse(graph) as GraphJSON) : graph).metadata;
     const g = graph instanceof Graph ? graph : graphFromJSON(graph);
@@ -97,8 +103,9 @@ export class SymbolBlock extends HybridBlock {
    * MXNet's SymbolBlock.imports: reads a graph written by block.export() and, when given, its
    * parameter file (names, shapes and dtypes are checked; see loadParameters).
    */
-  static async imports(symbolFile: string, inputNames?: string | readonly string[] | null, paramFile?: string | null,
-    opts: ImportsOptions = {}): Promise<SymbolBlock> {
+  static async imports<In extends Tensor[] = Tensor[], Out extends Tensor | Tensor[] = Tensor | Tensor[]>(symbolFile: string,
+    inputNames?: string | readonly string[] | null, paramFile?: string | null, opts: ImportsOptions = {}): Promise<SymbolBlock<In, Out>> {
+    checkOptions('SymbolBlock.imports', opts, ['allowMissing', 'ignoreExtra']);
     let text: string;
     try {
       text = await readFile(symbolFile, 'utf8');
@@ -113,7 +120,7 @@ export class SymbolBlock extends HybridBlock {
     }
     const graph = graphFromJSON(json, `'${symbolFile}'`);
     const meta = json.metadata;
-    const block = new SymbolBlock(graph, inputNames ?? (Array.isArray(meta?.inputNames) ? (meta.inputNames as string[]) : undefined),
+    const block = new SymbolBlock<In, Out>(graph, inputNames ?? (Array.isArray(meta?.inputNames) ? (meta.inputNames as string[]) : undefined),
       { outputIsList: typeof meta?.outputIsList === 'boolean' ? meta.outputIsList : undefined });
     if (paramFile) await block.loadParameters(paramFile, opts);
     return block;
@@ -124,7 +131,7 @@ export class SymbolBlock extends HybridBlock {
     return this._paramNodes.map(([, p]) => p);
   }
 
-  override hybridForward(F: F, ...inputs: Tensor[]): Tensor | Tensor[] {
+  override hybridForward(F: F, ...inputs: In): Out {
     if (inputs.length !== this._inputNodes.length) {
       throw new Error(`webgluon: SymbolBlock takes ${this._inputNodes.length} input(s) (${this.inputNames.join(', ')}), got ${inputs.length}`);
     }
@@ -151,7 +158,8 @@ export class SymbolBlock extends HybridBlock {
       env.set(n, n.path ? withOrigin(n.path, () => callOp(F, n, values)) : callOp(F, n, values));
     }
     const outs = this.graph.outputs.map((o) => env.get(o) as Tensor);
-    return this.outputIsList ? outs : outs[0];
+    // The graph's outputs are what its exporter returned; `Out` is the caller's word for them.
+    return (this.outputIsList ? outs : outs[0]) as Out;
   }
 
   private _tensorConstant(n: Node, symbolic: boolean): Tensor {

@@ -1,48 +1,65 @@
 // Basic layers (MXNet gluon.nn.basic_layers): Sequential, HybridSequential, Dense, Dropout,
 // Flatten, Activation, BatchNorm.
-import { DTypeError } from '../../base/errors.js';
-import { checkNumber, checkOptions } from '../../base/options.js';
+import { ArgumentError, DTypeError } from '../../base/errors.js';
+import { checkNumber, checkOptions, suggestName } from '../../base/options.js';
 import { nextSeed } from '../../ndarray/random.js';
 import { autograd, nd, Tensor } from '../../ndarray/index.js';
-import { Block } from '../block.js';
-import { auxUpdate, callInput, HybridBlock, type F } from '../hybrid_block.js';
+import { Block, type AnyBlock } from '../block.js';
+import { auxUpdate, callInput, HybridBlock, type AnyHybridBlock, type F } from '../hybrid_block.js';
 import type { InitLike } from '../init.js';
 import { Parameter } from '../parameter.js';
 
-export type ActivationName = 'relu' | 'sigmoid' | 'tanh' | 'softrelu' | 'softsign';
+const ACTIVATIONS = ['relu', 'sigmoid', 'tanh', 'softrelu', 'softsign'] as const;
+export type ActivationName = (typeof ACTIVATIONS)[number];
 
-/** Runs children in order: the first gets the extra arguments, each later one the previous output. */
-function chain(children: Iterable<unknown>, x: unknown, rest: readonly unknown[]): unknown {
-  let out = x;
+/** Refuses an activation name we do not have, suggesting the one meant ('Relu' → 'relu'). */
+export function checkActivation(where: string, name: unknown): ActivationName {
+  if ((ACTIVATIONS as readonly unknown[]).includes(name)) return name as ActivationName;
+  const meant = typeof name === 'string' ? suggestName(name, ACTIVATIONS) : null;
+  throw new ArgumentError(`${where}: unknown activation ${JSON.stringify(name) ?? String(name)}` +
+    `${meant ? ` (did you mean '${meant}'?)` : ''}; use ${ACTIVATIONS.join(', ')}`);
+}
+
+/** Runs children in order: the first gets every argument, each later one the previous output. */
+function chain(children: Iterable<unknown>, args: readonly unknown[]): unknown {
+  let out = args[0];
   let first = true;
   for (const b of children) {
-    out = (b as Block).forward(out, ...(first ? rest : []));
+    out = (b as Block<unknown[], unknown>).forward(out, ...(first ? args.slice(1) : []));
     first = false;
   }
   return out;
 }
 
-/** Runs children in order; children are named 0, 1, 2, … */
-export class Sequential extends Block {
-  add(...blocks: Block[]): this {
-    for (const b of blocks) this.register(String(this._reg.size), b);
+/**
+ * Runs children in order; children are named 0, 1, 2, … `In` is what the first child takes and
+ * `Out` what the last returns (one tensor each by default).
+ */
+export class Sequential<In extends unknown[] = [Tensor], Out = Tensor> extends Block<In, Out> {
+  add(...blocks: AnyBlock[]): this {
+    for (const b of blocks) {
+      if (!(b instanceof Block)) throw new TypeError(`webgluon: ${this.constructor.name}.add takes Blocks, got ${(b as object)?.constructor?.name}`);
+      this.register(String(this._reg.size), b);
+    }
     return this;
   }
   get length(): number {
     return this._reg.size;
   }
-  at(i: number): Block {
+  /** The i-th child (negative: from the end); narrow it with instanceof to call it. */
+  at(i: number): AnyBlock {
     const b = this._reg.get(String(i < 0 ? this._reg.size + i : i));
     if (!(b instanceof Block)) throw new RangeError(`webgluon: ${this.constructor.name} has no child ${i}`);
     return b;
   }
-  override forward(x: unknown, ...rest: unknown[]): unknown {
-    return chain(this._reg.values(), x, rest);
+  override forward(...args: In): Out {
+    return chain(this._reg.values(), args) as Out;
   }
 }
 
-export class HybridSequential extends HybridBlock {
-  add(...blocks: HybridBlock[]): this {
+/** Sequential for HybridBlocks: hybridized, the whole chain compiles into one graph. */
+export class HybridSequential<In extends unknown[] = [Tensor], Out = Tensor> extends HybridBlock<In, Out> {
+  add(...blocks: AnyHybridBlock[]): this {
     for (const b of blocks) {
       if (!(b instanceof HybridBlock)) throw new TypeError(`webgluon: HybridSequential.add takes HybridBlocks, got ${(b as object)?.constructor?.name}`);
       this.register(String(this._reg.size), b);
@@ -52,13 +69,14 @@ export class HybridSequential extends HybridBlock {
   get length(): number {
     return this._reg.size;
   }
-  at(i: number): HybridBlock {
+  /** The i-th child (negative: from the end); narrow it with instanceof to call it. */
+  at(i: number): AnyHybridBlock {
     const b = this._reg.get(String(i < 0 ? this._reg.size + i : i));
     if (!(b instanceof HybridBlock)) throw new RangeError(`webgluon: HybridSequential has no child ${i}`);
     return b;
   }
-  override hybridForward(_F: F, x: Tensor, ...rest: unknown[]): unknown {
-    return chain(this._reg.values(), x, rest);
+  override hybridForward(_F: F, ...args: In): Out {
+    return chain(this._reg.values(), args) as Out;
   }
 }
 
@@ -73,7 +91,7 @@ export interface DenseOptions {
 }
 
 /** y = activation(x · Wᵀ + b); W is (units, inUnits), inUnits inferred at the first call if 0. */
-export class Dense extends HybridBlock {
+export class Dense extends HybridBlock<[Tensor], Tensor> {
   readonly units: number;
   readonly act: ActivationName | null;
   readonly flatten: boolean;
@@ -85,7 +103,7 @@ export class Dense extends HybridBlock {
     this.units = checkNumber('Dense units', units, { integer: true, min: 1 });
     if (opts.inUnits !== undefined) checkNumber('Dense inUnits', opts.inUnits, { integer: true, min: 0 });
     if (opts.dtype !== undefined && opts.dtype !== 'float32') throw new DTypeError(`Dense computes in float32, got dtype ${JSON.stringify(opts.dtype)}`);
-    this.act = opts.activation ?? null;
+    this.act = opts.activation == null ? null : checkActivation('Dense', opts.activation);
     this.flatten = opts.flatten ?? true;
     this.weight = new Parameter(`${this.name}_weight`, { shape: [units, opts.inUnits ?? 0], init: opts.weightInitializer ?? null });
     this.bias = (opts.useBias ?? true) ? new Parameter(`${this.name}_bias`, { shape: [units], init: opts.biasInitializer ?? 'zeros' }) : null;
@@ -109,7 +127,7 @@ export class Dense extends HybridBlock {
  * the compiled graph (drawn with nd.random.uniform at every call), so each call gets a new mask
  * and no seed is baked into the plan.
  */
-export class Dropout extends HybridBlock {
+export class Dropout extends HybridBlock<[Tensor], Tensor> {
   constructor(readonly rate: number) {
     super();
     checkNumber('Dropout rate', rate, { min: 0, max: 1, maxOpen: true });
@@ -128,18 +146,17 @@ export class Dropout extends HybridBlock {
 }
 
 /** (N, ...) → (N, prod(...)). */
-export class Flatten extends HybridBlock {
+export class Flatten extends HybridBlock<[Tensor], Tensor> {
   override hybridForward(F: F, x: Tensor): Tensor {
     return F.flatten(x);
   }
 }
 
-export class Activation extends HybridBlock {
-  constructor(readonly actType: ActivationName) {
+export class Activation extends HybridBlock<[Tensor], Tensor> {
+  readonly actType: ActivationName;
+  constructor(actType: ActivationName) {
     super();
-    if (!['relu', 'sigmoid', 'tanh', 'softrelu', 'softsign'].includes(actType)) {
-      throw new Error(`webgluon: unknown activation '${actType}' (use relu, sigmoid, tanh, softrelu or softsign)`);
-    }
+    this.actType = checkActivation('Activation', actType);
   }
   override hybridForward(F: F, x: Tensor): Tensor {
     return F.activation(x, this.actType);
@@ -162,7 +179,7 @@ export interface BatchNormOptions {
  * Batch normalization over all axes but `axis` (1). Training (autograd.isTraining()) uses the
  * batch statistics and updates the running ones (eager mode); otherwise the running ones.
  */
-export class BatchNorm extends HybridBlock {
+export class BatchNorm extends HybridBlock<[Tensor], Tensor> {
   readonly axis: number;
   readonly momentum: number;
   readonly epsilon: number;

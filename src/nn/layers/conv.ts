@@ -5,7 +5,7 @@ import type { Tensor } from '../../ndarray/index.js';
 import { HybridBlock, type F } from '../hybrid_block.js';
 import type { InitLike } from '../init.js';
 import { Parameter } from '../parameter.js';
-import type { ActivationName } from './basic.js';
+import { checkActivation, type ActivationName } from './basic.js';
 
 type Pair = number | readonly [number, number];
 /** A size given as one number or a pair; kernel sizes and strides must be ≥ 1, paddings ≥ 0. */
@@ -28,7 +28,7 @@ export interface Conv2DOptions {
 }
 
 /** 2-D convolution: weight (channels, inChannels, kH, kW); inChannels inferred at the first call if 0. */
-export class Conv2D extends HybridBlock {
+export class Conv2D extends HybridBlock<[Tensor], Tensor> {
   readonly channels: number;
   readonly kernelSize: [number, number];
   readonly strides: [number, number];
@@ -44,7 +44,7 @@ export class Conv2D extends HybridBlock {
     this.strides = pair(opts.strides ?? 1, 'Conv2D strides', 1);
     this.padding = pair(opts.padding ?? 0, 'Conv2D padding', 0);
     if (opts.inChannels !== undefined) checkNumber('Conv2D inChannels', opts.inChannels, { integer: true, min: 0 });
-    this.act = opts.activation ?? null;
+    this.act = opts.activation == null ? null : checkActivation('Conv2D', opts.activation);
     this.weight = new Parameter(`${this.name}_weight`, { shape: [channels, opts.inChannels ?? 0, ...this.kernelSize], init: opts.weightInitializer ?? null });
     this.bias = (opts.useBias ?? true) ? new Parameter(`${this.name}_bias`, { shape: [channels], init: opts.biasInitializer ?? 'zeros' }) : null;
   }
@@ -67,7 +67,7 @@ export interface Pool2DOptions {
   padding?: Pair;
 }
 
-class Pool2D extends HybridBlock {
+class Pool2D extends HybridBlock<[Tensor], Tensor> {
   readonly poolSize: [number, number];
   readonly strides: [number, number];
   readonly padding: [number, number];
