@@ -15,11 +15,20 @@ if [ ! -d node_modules/webgpu ] || [ package.json -nt node_modules/.package-lock
   if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi
 fi
 
+sudo_cmd=""
+if [ "$(id -u)" != 0 ]; then sudo_cmd="sudo"; fi
+
+# The browser test runs the demo page in Debian's chromium, driven by playwright-core; where apt
+# cannot provide it, that test is skipped with a message.
+if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+  echo "setup: installing chromium for the browser test" >&2
+  { $sudo_cmd apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq chromium; } ||
+    echo "setup: chromium could not be installed; the browser test will be skipped" >&2
+fi
+
 if node scripts/probe.mjs; then exit 0; fi
 
 echo "setup: no WebGPU adapter; installing Mesa's lavapipe Vulkan driver" >&2
-sudo_cmd=""
-if [ "$(id -u)" != 0 ]; then sudo_cmd="sudo"; fi
 . /etc/os-release
 if [ "${VERSION_CODENAME:-}" = bookworm ]; then
   # Dawn refuses bookworm's Mesa 22 lavapipe; backports has Mesa 25. Reuse the URIs of the
