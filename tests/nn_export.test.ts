@@ -1,4 +1,4 @@
-// block.export(path) → `path-symbol.json` + `path-0000.params`, and gluon.SymbolBlock.imports()
+// block.export(path) → `path-symbol.json` + `path.safetensors`, and gluon.SymbolBlock.imports()
 // running the graph without the original class: eagerly (the JSON interpreted op by op through nd),
 // hybridized (the graph compiled), and on the CPU reference. Also the graph ↔ JSON round trip
 // and the errors for bad files and wrong input shapes.
@@ -12,7 +12,7 @@ import { printGraph } from '../src/graph/ir.js';
 import { graphFromJSON, graphToJSON } from '../src/graph/serialize.js';
 import { trace, type TraceFn } from '../src/graph/trace.js';
 import { autograd, gluon, init, nd, type F, type Tensor } from '../src/index.js';
-import { decodeSafetensors } from '../src/nn/serialization.js';
+import { decodeSafetensors, readParameterMetadata } from '../src/nn/serialization.js';
 import { expectClose } from './op_harness.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'webgluon-export-'));
@@ -42,7 +42,7 @@ describe('export → SymbolBlock.imports', () => {
     const want = await data(net.forward(x));
     const { symbolFile, paramsFile } = await net.export(join(dir, 'tower'));
     expect(symbolFile).toBe(join(dir, 'tower-symbol.json'));
-    expect(paramsFile).toBe(join(dir, 'tower-0000.params'));
+    expect(paramsFile).toBe(join(dir, 'tower.safetensors'));
     expect(readdirSync(dir).filter((f) => f.includes('.tmp-'))).toEqual([]);
 
     const json = JSON.parse(readFileSync(symbolFile, 'utf8'));
@@ -54,6 +54,9 @@ describe('export → SymbolBlock.imports', () => {
     const ops = new Set(json.nodes.map((n: { op: string }) => n.op));
     expect(ops.has('conv2d') || ops.has('convolution')).toBe(true);
     expect([...decodeSafetensors(new Uint8Array(readFileSync(paramsFile))).keys()]).toEqual([...net.collectParams().keys()]);
+    expect(await readParameterMetadata(paramsFile)).toMatchObject({
+      format: 'webgluon-params/1', model: 'HybridSequential', inputShapes: '[[2,1,28,28]]', inputNames: '["data"]',
+    });
 
     const imported = await gluon.SymbolBlock.imports(symbolFile, ['data'], paramsFile);
     expect([...imported.collectParams().keys()]).toEqual([...net.collectParams().keys()]);
@@ -76,8 +79,9 @@ describe('export → SymbolBlock.imports', () => {
     const x = nd.random.normal(0, 1, [4, 5]);
     const want = await data(mlp.forward(x));
     await mlp.export(join(dir, 'mlp'), 3);
-    expect(existsSync(join(dir, 'mlp-0003.params'))).toBe(true);
-    const imported = await gluon.SymbolBlock.imports(join(dir, 'mlp-symbol.json'), 'data', join(dir, 'mlp-0003.params'));
+    expect(existsSync(join(dir, 'mlp-0003.safetensors'))).toBe(true);
+    expect((await readParameterMetadata(join(dir, 'mlp-0003.safetensors'))).epoch).toBe('3');
+    const imported = await gluon.SymbolBlock.imports(join(dir, 'mlp-symbol.json'), 'data', join(dir, 'mlp-0003.safetensors'));
     expect(String(imported)).toMatch(/SymbolBlock\(data -> 1 output/);
     const grads = async (b: InstanceType<typeof gluon.HybridBlock>) => {
       const out = autograd.record(() => nd.sum(nd.square(b.forward(x) as Tensor)));
@@ -143,7 +147,7 @@ describe('export → SymbolBlock.imports', () => {
     const imported = await gluon.SymbolBlock.imports(symbolFile, ['data'], paramsFile);
     expect(() => imported.forward(nd.ones([5, 3]))).toThrow(/exported as float32\(4, 3\) but got float32\(5, 3\)/);
     await expect(gluon.SymbolBlock.imports(symbolFile, ['x'], paramsFile)).rejects.toThrow(/no input 'x' \(its inputs: 'data', 'weight', 'bias'\)/);
-    await expect(gluon.SymbolBlock.imports(symbolFile, ['data'], join(dir, 'tower-0000.params'))).rejects.toThrow(/not in the file/);
+    await expect(gluon.SymbolBlock.imports(symbolFile, ['data'], join(dir, 'tower.safetensors'))).rejects.toThrow(/not in the file/);
     const text = readFileSync(symbolFile, 'utf8');
     writeFileSync(join(dir, 'cut-symbol.json'), text.slice(0, text.length >> 1));
     await expect(gluon.SymbolBlock.imports(join(dir, 'cut-symbol.json'), 'data')).rejects.toThrow(/not valid JSON.*truncated/);

@@ -7,6 +7,7 @@ import { writeFileAtomic } from '../../src/data/atomic_write.js';
 import { builtinDataset } from '../../src/data/glyphs.js';
 import { makeOneshotRuns } from '../../src/data/oneshot_runs.js';
 import { nd } from '../../src/index.js';
+import { readParameterMetadata } from '../../src/nn/serialization.js';
 import { evalOneshot } from './evaluate.js';
 import { Siamese } from './model.js';
 import { alphabetDirs } from './pairs.js';
@@ -16,8 +17,9 @@ export const USAGE = `usage:
   webgluon-siamese train [--train-dir DIR] [--test-dir DIR] [--epochs N] [--steps-per-epoch N]
                          [--batch-size 16] [--image-size 105] [--no-hybridize] [--seed S]
                          [--lr 0.001] [--workers N] [--out DIR] [--resume]
-  webgluon-siamese eval-oneshot --runs DIR --params FILE [--image-size 105] [--json FILE]
+  webgluon-siamese eval-oneshot --runs DIR --params FILE [--image-size N] [--json FILE]
   webgluon-siamese make-oneshot-runs --alphabets DIR [--out DIR] [--runs 20] [--seed S]
+eval-oneshot takes the image size from the parameter file (train writes it there).
 A DIR is one alphabet (its characters are the classes) or a folder of alphabets. Without
 --train-dir, train uses the built-in glyph data (generated once into the cache folder).`;
 
@@ -82,7 +84,31 @@ export async function trainingOptions(flags: Flags): Promise<TrainOptions> {
   };
 }
 
-export async function runOneshot(runsDir: string, paramsPath: string, imageSize: number, jsonPath?: string): Promise<number> {
+/** The image size a parameter file was trained with (its metadata's imageSize), or null if it does not say. */
+export async function imageSizeOf(paramsPath: string): Promise<number | null> {
+  const raw = (await readParameterMetadata(paramsPath)).imageSize;
+  if (raw === undefined) return null;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${paramsPath}: its metadata has imageSize ${JSON.stringify(raw)}, not a positive integer`);
+  return n;
+}
+
+/**
+ * The image size for eval-oneshot: the parameter file's, which --image-size may repeat but not
+ * contradict; 105 (Omniglot's) for a file that does not say, unless --image-size gives one.
+ */
+export async function oneshotImageSize(paramsPath: string, flag: number | undefined): Promise<number> {
+  const fromFile = await imageSizeOf(paramsPath);
+  if (fromFile !== null && flag !== undefined && flag !== fromFile) {
+    throw new Error(`--image-size ${flag} does not match ${paramsPath}, which was trained on ${fromFile}x${fromFile} images ` +
+      `(its metadata says imageSize ${fromFile}); drop --image-size or pass --image-size ${fromFile}`);
+  }
+  return fromFile ?? flag ?? 105;
+}
+
+/** `imageSize` undefined: the parameter file's (see oneshotImageSize). */
+export async function runOneshot(runsDir: string, paramsPath: string, imageSize: number | undefined, jsonPath?: string): Promise<number> {
+  imageSize = await oneshotImageSize(paramsPath, imageSize);
   const model = new Siamese();
   model.initialize();
   const probe = nd.zeros([1, 1, imageSize, imageSize]);
@@ -110,7 +136,8 @@ export async function main(argv: readonly string[]): Promise<void> {
       const runs = str(flags, 'runs');
       const params = str(flags, 'params');
       if (!runs || !params) throw new Error(`eval-oneshot needs --runs and --params\n${USAGE}`);
-      await runOneshot(resolve(runs), resolve(params), num(flags, 'image-size', 105), str(flags, 'json'));
+      const size = flags['image-size'] === undefined ? undefined : num(flags, 'image-size', 105);
+      await runOneshot(resolve(runs), resolve(params), size, str(flags, 'json'));
       break;
     }
     case 'make-oneshot-runs': {

@@ -3,7 +3,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { HostArray, ImageFolderDataset } from '../../src/data/index.js';
-import { seededRandom } from '../../src/data/sampler.js';
+import { seededRandom, type SeededRandom } from '../../src/data/sampler.js';
 
 export type Pair = [HostArray, HostArray, HostArray];
 
@@ -21,7 +21,7 @@ export function alphabetDirs(dir: string): string[] {
 }
 
 export class ImagePairs extends ImageFolderDataset<Pair> {
-  private readonly random: () => number;
+  private readonly random: SeededRandom;
   private readonly byClass: number[][] = [];
 
   /** `roots`: alphabet folders; their characters together are the classes. */
@@ -42,6 +42,18 @@ export class ImagePairs extends ImageFolderDataset<Pair> {
 
   override get length(): number {
     return this.pairsPerEpoch;
+  }
+
+  /**
+   * The pair generator's PRNG state, for checkpoints: a data set given it with setRandomState()
+   * draws the same pairs next. Every pair is drawn by get() before it awaits anything, so the
+   * pairs follow the order of the get() calls whether images decode here or in workers.
+   */
+  getRandomState(): number {
+    return this.random.getState();
+  }
+  setRandomState(state: number): void {
+    this.random.setState(state);
   }
 
   /** Ignores the index, like the tutorial: every read draws a fresh random pair. */

@@ -1,11 +1,22 @@
 // The training loop of the tutorial: random pairs → Siamese network → contrastive loss →
 // backward → Adam step, with metrics, checkpoints every epoch (atomic) and resuming.
+//
+// A checkpoint is three files in --out, published by the last one written:
+//   checkpoint-epochN.safetensors  the parameters (metadata: model, image size, training arguments)
+//   checkpoint-epochN.states       Trainer.saveStates: Adam's moments, update counts, numUpdate
+//   checkpoint.json                {epoch, metrics, settings, params, trainer, rng}: the names of
+//                                  the two files, and the random state at the end of epoch N
+// so that `--resume` continues exactly as the run would have: the same pairs (their PRNG), the
+// same batches (the DataLoader's order), the same optimizer steps; nd.random is seeded afresh
+// from (seed, epoch) at the start of every epoch, so Dropout and friends repeat as well.
 import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { basename, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { DataLoader, HostArray } from '../../src/data/index.js';
+import { checkRandomState, type SamplerState } from '../../src/data/sampler.js';
 import { writeFileAtomic } from '../../src/data/atomic_write.js';
 import { plotImagePairs, plotLossCurve } from '../../src/data/plot.js';
 import { autograd, gluon, init, nd, runtime, type Tensor } from '../../src/index.js';
+import { blockMetadata, saveParameters } from '../../src/nn/serialization.js';
 import { meanDistances, pairDistances } from './evaluate.js';
 import { ContrastiveLoss, Siamese } from './model.js';
 import { ImagePairs, toChw } from './pairs.js';
@@ -42,16 +53,53 @@ export interface TrainResult {
   distances: { same: number; different: number };
 }
 
+/** The random state at the end of a checkpoint's epoch: what the next epoch draws from. */
+interface RandomState {
+  /** The pair generator's PRNG (ImagePairs.getRandomState). */
+  pairs: number;
+  /** The DataLoader's order (DataLoader.getState). */
+  loader: SamplerState;
+  /** nd.random's seed for the next epoch (epochSeed(seed, epoch)). */
+  nd: number;
+}
+
 interface Checkpoint {
   epoch: number;
   metrics: StepMetric[];
   settings: Omit<TrainOptions, 'resume' | 'quiet'>;
   /** The parameter file of this checkpoint, in `out` (older checkpoints: checkpoint.safetensors). */
   params?: string;
+  /** The trainer state file of this checkpoint, in `out` (absent in older checkpoints). */
+  trainer?: string;
+  /** Absent in older checkpoints, which resume with fresh random streams. */
+  rng?: RandomState;
 }
 
-/** Settings a resumed run must share with the checkpoint, or its parameters or metrics would not fit. */
-const RESUME_KEYS = ['imageSize', 'batchSize', 'stepsPerEpoch'] as const;
+/**
+ * Settings a resumed run must share with the checkpoint, or its parameters, metrics or random
+ * streams would not fit. (--lr may change: a diverged run is resumed with a lower one.)
+ */
+const RESUME_KEYS = ['imageSize', 'batchSize', 'stepsPerEpoch', 'seed'] as const;
+
+/** nd.random's seed for an epoch: a function of the run's seed and the epoch, so a resumed run draws the same. */
+function epochSeed(seed: number, epoch: number): number {
+  return (Math.imul(seed >>> 0, 0x9e3779b1) + Math.imul(epoch + 1, 0x85ebca6b)) >>> 0;
+}
+
+/** The checkpoint's random state, checked: null when it has none (an older checkpoint). */
+function randomStateOf(saved: Checkpoint, path: string): RandomState | null {
+  const rng = saved.rng;
+  if (rng === undefined) return null;
+  try {
+    if (typeof rng !== 'object' || rng === null) throw new Error(`its rng is ${JSON.stringify(rng)}, not {pairs, loader, nd}`);
+    checkRandomState('its rng.pairs', rng.pairs);
+    checkRandomState('its rng.nd', rng.nd);
+    if (typeof rng.loader !== 'object' || rng.loader === null) throw new Error(`its rng.loader is ${JSON.stringify(rng.loader)}, not {random, carried}`);
+  } catch (e) {
+    throw new Error(`cannot resume from ${path}: ${(e as Error).message.replace(/^webgluon: /, '')}; remove it (or use another --out) to start afresh`, { cause: e });
+  }
+  return rng;
+}
 
 function readCheckpoint(path: string, opts: TrainOptions): Checkpoint {
   let saved: Checkpoint;
@@ -78,8 +126,8 @@ function readCheckpoint(path: string, opts: TrainOptions): Checkpoint {
  * would make resume load, and later delete, a file elsewhere. Only a bare file name is accepted
  * (it is all this example writes), and an existing file must really lie in `out` (symlinks resolved).
  */
-function fileInOut(out: string, name: unknown, from: string, doing: string): string {
-  const refuse = (why: string) => new Error(`${doing} ${from}: it names the parameter file ${JSON.stringify(name)}, ` +
+function fileInOut(out: string, name: unknown, from: string, doing: string, kind = 'parameter file'): string {
+  const refuse = (why: string) => new Error(`${doing} ${from}: it names the ${kind} ${JSON.stringify(name)}, ` +
     `${why}; a checkpoint may only name a file in its folder ${out}. Remove the checkpoint (or use another --out) to start afresh`);
   if (typeof name !== 'string' || name === '') throw refuse('which is not a file name');
   // Both separators on every platform: a checkpoint may have been written on another system.
@@ -129,6 +177,18 @@ function removeStaleTempFiles(dir: string): void {
   }
 }
 
+/** The metadata of the example's parameter files: eval-oneshot reads imageSize from it. */
+function parameterMetadata(model: Siamese, opts: TrainOptions, epoch: number): Record<string, string> {
+  const { resume: _r, quiet: _q, ...settings } = opts;
+  const sample = [1, 1, opts.imageSize, opts.imageSize];
+  return blockMetadata(model, {
+    inputShapes: JSON.stringify([sample, sample]),
+    imageSize: String(opts.imageSize),
+    epoch: String(epoch),
+    trainingArgs: JSON.stringify(settings),
+  });
+}
+
 export async function train(opts: TrainOptions): Promise<TrainResult> {
   mkdirSync(opts.out, { recursive: true });
   removeStaleTempFiles(opts.out);
@@ -151,21 +211,53 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
 
   const checkpointPath = join(opts.out, 'checkpoint.json');
   const paramsPath = join(opts.out, 'siamese.safetensors');
+  const trainer = new gluon.Trainer(model.collectParams(), 'adam', { learningRate: opts.learningRate });
   let metrics: StepMetric[] = [];
   let startEpoch = 0;
   let checkpointParams: string | null = null;
+  let checkpointTrainer: string | null = null;
+  let nextSeed: number | null = null;
   if (opts.resume && existsSync(checkpointPath)) {
     const saved = readCheckpoint(checkpointPath, opts);
+    const rng = randomStateOf(saved, checkpointPath);
     checkpointParams = saved.params ?? 'checkpoint.safetensors';
-    await model.loadParameters(fileInOut(opts.out, checkpointParams, checkpointPath, 'cannot resume from'));
+    const paramsFile = fileInOut(opts.out, checkpointParams, checkpointPath, 'cannot resume from');
+    const trainerFile = saved.trainer === undefined ? null
+      : fileInOut(opts.out, saved.trainer, checkpointPath, 'cannot resume from', 'trainer state file');
+    await model.loadParameters(paramsFile);
+    const notes: string[] = [];
+    if (trainerFile) {
+      await trainer.loadStates(trainerFile);
+      checkpointTrainer = saved.trainer!;
+      // The command line's rate wins over the saved one (a diverged run resumes with a lower --lr).
+      if (trainer.optimizer.learningRate !== opts.learningRate) {
+        notes.push(`learning rate ${opts.learningRate} (the checkpoint's was ${trainer.optimizer.learningRate})`);
+        trainer.setLearningRate(opts.learningRate);
+      }
+    } else {
+      notes.push('the checkpoint has no optimizer state: Adam starts afresh');
+    }
+    if (rng) {
+      try {
+        pairs.setRandomState(rng.pairs);
+        loader.setState(rng.loader);
+      } catch (e) {
+        throw new Error(`cannot resume from ${checkpointPath}: ${(e as Error).message.replace(/^webgluon: /, '')}; ` +
+          'remove it (or use another --out) to start afresh', { cause: e });
+      }
+      nextSeed = rng.nd;
+    } else {
+      notes.push('the checkpoint has no random state: the data order differs from an uninterrupted run');
+    }
     metrics = saved.metrics;
     startEpoch = saved.epoch;
-    if (!opts.quiet) console.log(`resuming after epoch ${startEpoch} (${metrics.length} steps done)`);
+    if (!opts.quiet) console.log(`resuming after epoch ${startEpoch} (${metrics.length} steps done)${notes.length ? `; ${notes.join('; ')}` : ''}`);
   }
-  const trainer = new gluon.Trainer(model.collectParams(), 'adam', { learningRate: opts.learningRate });
 
   const progress = new Progress(opts.epochs * opts.stepsPerEpoch);
   for (let epoch = startEpoch; epoch < opts.epochs; epoch++) {
+    nd.random.seed(nextSeed ?? epochSeed(opts.seed, epoch));
+    nextSeed = null;
     for await (const [image1, image2, label] of loader) {
       const started = performance.now();
       runtime.resetStats();
@@ -181,21 +273,28 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       if (!opts.quiet) progress.update(metrics.length, mean, opts.batchSize / seconds, `epoch ${epoch + 1}/${opts.epochs}`);
     }
     await refuseNonFinite(model, `epoch ${epoch + 1}`, checkpointParams);
-    // A new parameter file per checkpoint, published by the JSON written after it: a run killed
-    // at any moment leaves a checkpoint.json whose parameter file is complete and of its epoch.
+    // New parameter and trainer state files per checkpoint, published by the JSON written after
+    // them: a run killed at any moment leaves a checkpoint.json whose files are complete and of its epoch.
     const params = `checkpoint-epoch${epoch + 1}.safetensors`;
-    await model.saveParameters(join(opts.out, params));
+    const states = `checkpoint-epoch${epoch + 1}.states`;
+    await saveParameters(model.collectParams(), join(opts.out, params), parameterMetadata(model, opts, epoch + 1));
+    await trainer.saveStates(join(opts.out, states));
+    const rng: RandomState = { pairs: pairs.getRandomState(), loader: loader.getState(), nd: epochSeed(opts.seed, epoch + 1) };
     const { resume: _r, quiet: _q, ...settings } = opts;
-    await writeFileAtomic(checkpointPath, JSON.stringify({ epoch: epoch + 1, metrics, settings, params } satisfies Checkpoint));
+    await writeFileAtomic(checkpointPath, JSON.stringify({ epoch: epoch + 1, metrics, settings, params, trainer: states, rng } satisfies Checkpoint));
     // Checked again right before deleting: whatever happened to the folder since resuming, the
-    // file removed is the previous checkpoint's, in `out`, and never one elsewhere.
+    // files removed are the previous checkpoint's, in `out`, and never ones elsewhere.
     if (checkpointParams && checkpointParams !== params) {
       rmSync(fileInOut(opts.out, checkpointParams, checkpointPath, 'will not delete the previous parameters named by'), { force: true });
     }
+    if (checkpointTrainer && checkpointTrainer !== states) {
+      rmSync(fileInOut(opts.out, checkpointTrainer, checkpointPath, 'will not delete the previous trainer state named by', 'trainer state file'), { force: true });
+    }
     checkpointParams = params;
+    checkpointTrainer = states;
   }
   await refuseNonFinite(model, 'the end of training', checkpointParams);
-  await model.saveParameters(paramsPath);
+  await saveParameters(model.collectParams(), paramsPath, parameterMetadata(model, opts, Math.max(startEpoch, opts.epochs)));
 
   const tests = await pairDistances(model, opts.testDirs, size, 16, opts.seed + 1);
   const distances = meanDistances(tests);

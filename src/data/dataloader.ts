@@ -4,7 +4,7 @@ import { stackSamples, type HostBatch } from './batchify.js';
 import { DecodePool, withDecoder } from './decode_pool.js';
 import type { Dataset } from './dataset.js';
 import { HostArray } from './host_array.js';
-import { BatchSampler, type LastBatch } from './sampler.js';
+import { BatchSampler, type LastBatch, type SamplerState } from './sampler.js';
 
 type NdModule = typeof import('../ndarray/index.js');
 type Tensor = ReturnType<NdModule['nd']['array']>;
@@ -66,6 +66,8 @@ export class DataLoader<T, B = Batch<T>> implements AsyncIterable<B> {
   private readonly sampler: BatchSampler;
   private readonly batchify: (samples: T[], indices: number[]) => B | Promise<B>;
   private pool: DecodePool | undefined;
+  /** Epochs being iterated now: the sampler has already drawn their order. */
+  private open = 0;
 
   constructor(dataset: Dataset<T>, options: DataLoaderOptions<T, B>) {
     const { shuffle = false, lastBatch = 'keep', numWorkers = 0 } = options;
@@ -87,8 +89,40 @@ export class DataLoader<T, B = Batch<T>> implements AsyncIterable<B> {
     return this.sampler.length;
   }
 
+  /**
+   * The order state between epochs (the shuffling PRNG, the indices 'rollover' carries): a loader
+   * given it with setState() yields the same next epochs. The dataset's own state (a random pair
+   * generator, say) is the dataset's to save.
+   */
+  getState(): SamplerState {
+    this.checkBetweenEpochs('getState');
+    return this.sampler.getState();
+  }
+
+  /** Restores a state from getState(), checked first: a bad one throws and changes nothing. */
+  setState(state: SamplerState): void {
+    this.checkBetweenEpochs('setState');
+    this.sampler.setState(state);
+  }
+
+  private checkBetweenEpochs(what: string): void {
+    if (this.open > 0) {
+      throw new Error(`webgluon: DataLoader.${what}() was called while an epoch is being iterated; its order is already drawn, ` +
+        'so call it between epochs (after the for-await loop ends)');
+    }
+  }
+
   async *[Symbol.asyncIterator](): AsyncGenerator<B, void, undefined> {
     const batches = this.sampler.epoch();
+    this.open++;
+    try {
+      yield* this.iterate(batches);
+    } finally {
+      this.open--;
+    }
+  }
+
+  private async *iterate(batches: number[][]): AsyncGenerator<B, void, undefined> {
     const pool = this.decodePool();
     const pending: Promise<B>[] = [];
     let next = 0;

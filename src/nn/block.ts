@@ -236,19 +236,25 @@ export class Block<In extends unknown[] = [Tensor], Out = Tensor> {
   }
 
   /** Saves all parameters in safetensors format (names are collectParams() paths). */
-  async saveParameters(path: string): Promise<void> {
-    const { saveParameters } = await import('./serialization.js');
-    await saveParameters(this.collectParams(), path);
+  /**
+   * Writes the parameters as safetensors (atomically), with `__metadata__` naming the format, the
+   * webgluon version, the model class and whatever `metadata` adds (input shape, training args).
+   */
+  async saveParameters(path: string, opts: { metadata?: Record<string, string> } = {}): Promise<void> {
+    checkOptions(`${this.constructor.name}.saveParameters`, opts, ['metadata']);
+    const { saveParameters, blockMetadata } = await import('./serialization.js');
+    await saveParameters(this.collectParams(), path, blockMetadata(this, opts.metadata));
   }
 
   /**
    * Loads parameters saved by saveParameters(). Names, shapes and dtypes are checked for every
-   * parameter before any is changed: on error the block is left as it was.
+   * parameter before any is changed: on error the block is left as it was. Returns the file's
+   * metadata.
    */
-  async loadParameters(path: string, opts: LoadParametersOptions = {}): Promise<void> {
+  async loadParameters(path: string, opts: LoadParametersOptions = {}): Promise<Record<string, string>> {
     checkOptions(`${this.constructor.name}.loadParameters`, opts, ['allowMissing', 'ignoreExtra']);
     const { loadParameters } = await import('./serialization.js');
-    await loadParameters(this.collectParams(), path, opts);
+    return loadParameters(this.collectParams(), path, opts);
   }
 
   toString(): string {

@@ -1,9 +1,11 @@
 // block.export(path): MXNet's HybridBlock.export. The block's forward is traced in predict mode
 // (Dropout is the identity, BatchNorm uses its running statistics) with the shapes of the last
 // call, simplified (constant folding, CSE, DCE) and written as `${path}-symbol.json`
-// (src/graph/serialize.ts); the parameters go to `${path}-${epoch:04d}.params` in safetensors,
-// named by their collectParams() paths, which are also the names of the graph's param nodes.
-// Both files are written atomically. gluon.SymbolBlock.imports() reads them back.
+// (src/graph/serialize.ts); the parameters go to `${path}.safetensors` (`${path}-${epoch:04d}.safetensors`
+// when an epoch is given), named by their collectParams() paths, which are also the names of the
+// graph's param nodes, with the model class and input shapes in the metadata. MXNet named that
+// file `-0000.params`; the content is safetensors, so the name says so (SymbolBlock.imports reads
+// a file of either name). Both files are written atomically; gluon.SymbolBlock.imports() reads them back.
 import { writeFileAtomic } from '../data/atomic_write.js';
 import { optimize } from '../compiler/compile.js';
 import { Graph } from '../graph/ir.js';
@@ -11,7 +13,7 @@ import { formatGraphJSON, graphToJSON, type GraphJSON } from '../graph/serialize
 import { traceFull, type TraceFn, type ValueSpec } from '../graph/trace.js';
 import { autograd, Tensor } from '../ndarray/index.js';
 import type { ExportOptions, HybridBlock, InputSpec } from './hybrid_block.js';
-import { saveParameters } from './serialization.js';
+import { blockMetadata, saveParameters } from './serialization.js';
 
 /** MXNet's input names: `data` for one input, `data0`, `data1`, … for several. */
 export function defaultInputNames(n: number): string[] {
@@ -61,14 +63,24 @@ function specsOf(block: HybridBlock, opts: ExportOptions): readonly (InputSpec |
   return inputs;
 }
 
-/** Writes `${path}-symbol.json` and `${path}-${epoch:04d}.params`; returns both file names. */
+/** The parameter file export() writes: `${path}.safetensors`, or `${path}-${epoch:04d}.safetensors`. */
+export function exportedParamsFile(path: string, epoch?: number): string {
+  return epoch === undefined ? `${path}.safetensors` : `${path}-${String(epoch).padStart(4, '0')}.safetensors`;
+}
+
+/** Writes `${path}-symbol.json` and the parameters (exportedParamsFile); returns both file names. */
 export async function exportBlock(block: HybridBlock, path: string, opts: ExportOptions = {}): Promise<{ symbolFile: string; paramsFile: string }> {
-  const epoch = opts.epoch ?? 0;
-  if (!Number.isInteger(epoch) || epoch < 0) throw new Error(`webgluon: export epoch must be a non-negative integer, got ${epoch}`);
-  const { json } = exportGraph(block, specsOf(block, opts));
+  const epoch = opts.epoch;
+  if (epoch !== undefined && (!Number.isInteger(epoch) || epoch < 0)) throw new Error(`webgluon: export epoch must be a non-negative integer, got ${epoch}`);
+  const specs = specsOf(block, opts);
+  const { json, inputNames } = exportGraph(block, specs);
   const symbolFile = `${path}-symbol.json`;
-  const paramsFile = `${path}-${String(epoch).padStart(4, '0')}.params`;
-  await saveParameters(block.collectParams(), paramsFile);
+  const paramsFile = exportedParamsFile(path, epoch);
+  await saveParameters(block.collectParams(), paramsFile, blockMetadata(block, {
+    inputShapes: JSON.stringify(specs.map((s) => [...s.shape])),
+    inputNames: JSON.stringify(inputNames),
+    ...(epoch === undefined ? {} : { epoch: String(epoch) }),
+  }));
   await writeFileAtomic(symbolFile, formatGraphJSON(json));
   return { symbolFile, paramsFile };
 }

@@ -104,7 +104,7 @@ export interface InputSpec {
 }
 
 export interface ExportOptions {
-  /** The number in the parameter file's name (MXNet's epoch): `path-0000.params`. */
+  /** The number in the parameter file's name (MXNet's epoch): `path-0003.safetensors`; without it, `path.safetensors`. */
   epoch?: number;
   /** Input shapes (or example tensors); default: those of the last forward() call. */
   inputs?: readonly (InputSpec | Tensor)[];

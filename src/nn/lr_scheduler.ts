@@ -1,9 +1,30 @@
 // Learning-rate schedules with MXNet's semantics (mx.lr_scheduler): a schedule maps the number
 // of updates so far to a learning rate; the optimizer's learningRate becomes its base rate.
 
+/** A schedule's position, as numbers (JSON-ready): what Trainer.saveStates writes. */
+export type LRSchedulerState = Record<string, number>;
+
 export abstract class LRScheduler {
   constructor(public baseLr = 0.01) {}
   abstract lr(numUpdate: number): number;
+
+  /** The schedule's own state (its base rate, and what a stateful schedule has counted). */
+  getState(): LRSchedulerState {
+    return { baseLr: this.baseLr };
+  }
+  /** Restores getState(); every value is checked before any is set. */
+  setState(state: LRSchedulerState): void {
+    this.baseLr = stateNumber(this, state, 'baseLr', 0);
+  }
+}
+
+/** A finite number >= min from a saved schedule state, or an error naming the schedule and key. */
+function stateNumber(s: LRScheduler, state: LRSchedulerState, key: string, min: number): number {
+  const v = (state as Record<string, unknown> | null)?.[key];
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < min) {
+    throw new Error(`webgluon: the saved state of ${s.constructor.name} has ${key} ${JSON.stringify(v)}; expected a number >= ${min}`);
+  }
+  return v;
 }
 
 /** Multiplies the rate by `factor` every `step` updates, never below `stopFactorLr`. */
@@ -20,6 +41,18 @@ export class FactorScheduler extends LRScheduler {
     this.factor = opts.factor ?? 1;
     this.stopFactorLr = opts.stopFactorLr ?? 1e-8;
     this.current = this.baseLr;
+  }
+  override getState(): LRSchedulerState {
+    return { baseLr: this.baseLr, count: this.count, current: this.current };
+  }
+  override setState(state: LRSchedulerState): void {
+    const baseLr = stateNumber(this, state, 'baseLr', 0);
+    const count = stateNumber(this, state, 'count', 0);
+    const current = stateNumber(this, state, 'current', 0);
+    if (!Number.isInteger(count)) throw new Error(`webgluon: the saved state of FactorScheduler has count ${count}; expected an integer`);
+    this.baseLr = baseLr;
+    this.count = count;
+    this.current = current;
   }
   lr(numUpdate: number): number {
     if (this.count === 0 && this.current !== this.baseLr) this.current = this.baseLr;

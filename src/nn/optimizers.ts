@@ -51,6 +51,9 @@ export abstract class Optimizer {
   /** Set by Trainer.step to scale/batchSize. */
   rescaleGrad: number;
   lrScheduler: ((numUpdate: number) => number) | null;
+  /** The schedule object when one was given (its state is saved with Trainer.saveStates). */
+  readonly scheduler: LRScheduler | null;
+  /** Updates so far (Trainer.update counts them); schedules read it. */
   numUpdate = 0;
   private compiled: CompiledFunction | null = null;
   private scalarCache = new Map<number, Tensor>();
@@ -67,9 +70,29 @@ export abstract class Optimizer {
       // As MXNet's Optimizer: an explicit learning rate becomes the schedule's base rate.
       if (opts.learningRate !== undefined) schedule.baseLr = opts.learningRate;
       this.lrScheduler = (n) => schedule.lr(n);
+      this.scheduler = schedule;
     } else {
       this.lrScheduler = schedule;
+      this.scheduler = null;
     }
+  }
+  /**
+   * The shapes of the state createState() makes for `weight`, with which Trainer.loadStates checks
+   * a saved state. The built-in optimizers know them; for others, a state is made and disposed.
+   */
+  stateShapes(weight: Tensor): number[][] {
+    const state = this.createState(weight);
+    const shapes = state.map((t) => [...t.shape]);
+    for (const t of state) t.dispose();
+    return shapes;
+  }
+  /** The optimizer's numeric settings (learningRate, wd, momentum, …), as saved with its state. */
+  settings(): Record<string, number | null> {
+    const out: Record<string, number | null> = {};
+    for (const [k, v] of Object.entries(this)) {
+      if (k !== 'numUpdate' && (typeof v === 'number' || (v === null && k === 'clipGradient'))) out[k] = v as number | null;
+    }
+    return out;
   }
   /** The learning rate for the current update count (the scheduler's, if any). */
   currentLr(): number {
@@ -129,6 +152,9 @@ export class SGD extends Optimizer {
   createState(weight: Tensor): Tensor[] {
     return this.momentum !== 0 ? [nd.zerosLike(weight)] : [];
   }
+  override stateShapes(weight: Tensor): number[][] {
+    return this.momentum !== 0 ? [[...weight.shape]] : [];
+  }
   rule<T extends Shaped>(F: Ops<T>, w: T, g: T, state: readonly T[], s: StepScalars<T>): { weight: T; state: T[] } {
     const step = F.mul(F.add(this.clippedGradient(F, g, s), F.mul(w, s.wd)), s.lr);
     if (this.momentum === 0) return { weight: F.sub(w, step), state: [] };
@@ -154,6 +180,9 @@ export class Adam extends Optimizer {
   createState(weight: Tensor): Tensor[] {
     return [nd.zerosLike(weight), nd.zerosLike(weight)];
   }
+  override stateShapes(weight: Tensor): number[][] {
+    return [[...weight.shape], [...weight.shape]];
+  }
   protected override stepLr(lr: number, t: number): number {
     return (lr * Math.sqrt(1 - this.beta2 ** t)) / (1 - this.beta1 ** t);
   }
@@ -177,6 +206,9 @@ export class RMSProp extends Optimizer {
   createState(weight: Tensor): Tensor[] {
     return [nd.zerosLike(weight)];
   }
+  override stateShapes(weight: Tensor): number[][] {
+    return [[...weight.shape]];
+  }
   rule<T extends Shaped>(F: Ops<T>, w: T, grad: T, [n0]: readonly T[], s: StepScalars<T>): { weight: T; state: T[] } {
     const g = this.decayedGradient(F, w, grad, s);
     const n = F.add(F.mul(F.square(g), 1 - this.gamma1), F.mul(n0, this.gamma1));
@@ -193,6 +225,9 @@ export class AdaGrad extends Optimizer {
   }
   createState(weight: Tensor): Tensor[] {
     return [nd.zerosLike(weight)];
+  }
+  override stateShapes(weight: Tensor): number[][] {
+    return [[...weight.shape]];
   }
   rule<T extends Shaped>(F: Ops<T>, w: T, grad: T, [h0]: readonly T[], s: StepScalars<T>): { weight: T; state: T[] } {
     const g = this.clippedGradient(F, grad, s);

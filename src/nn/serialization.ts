@@ -2,12 +2,16 @@
 // length, a JSON header {name: {dtype, shape, data_offsets: [begin, end]}} (offsets relative to
 // the data section), then the raw little-endian data. Loading validates every entry (names,
 // dtypes, shapes, byte ranges, which must tile the data section) before assigning anything, so a
-// bad file leaves the model as it was.
+// bad file leaves the model as it was. The header's `__metadata__` (strings to strings, as the
+// format allows) says what wrote the file: `format` (PARAMS_FORMAT), `webgluon` (the version),
+// and what the caller adds (the model class, input shapes, training arguments);
+// readParameterMetadata() reads it without reading the tensors.
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { open, readFile } from 'node:fs/promises';
 import { writeFileAtomic } from '../data/atomic_write.js';
 import { nd, type Tensor } from '../ndarray/index.js';
 import type { DType } from '../base/types.js';
+import { VERSION } from '../base/version.js';
 import type { Parameter } from './parameter.js';
 
 type StDType = 'F32' | 'I32';
@@ -17,6 +21,12 @@ interface Entry {
   data_offsets: [number, number];
 }
 
+/** The `format` entry of a parameter file's metadata (the number changes if the layout does). */
+export const PARAMS_FORMAT = 'webgluon-params/1';
+
+/** Metadata of one safetensors file: the header's `__metadata__`, strings to strings. */
+export type SafetensorsMetadata = Record<string, string>;
+
 const toSt = (d: DType): StDType => (d === 'int32' ? 'I32' : 'F32');
 const fmt = (s: readonly number[]) => `(${s.join(', ')}${s.length === 1 ? ',' : ''})`;
 
@@ -24,7 +34,7 @@ const fmt = (s: readonly number[]) => `(${s.join(', ')}${s.length === 1 ? ',' : 
 export function encodeSafetensors(tensors: ReadonlyMap<string, { dtype: DType; shape: readonly number[]; data: Float32Array | Int32Array }>,
   metadata?: Record<string, string>): Uint8Array {
   const header: Record<string, unknown> = {};
-  if (metadata) header.__metadata__ = metadata;
+  if (metadata) header.__metadata__ = checkMetadata(metadata);
   let offset = 0;
   for (const [name, t] of tensors) {
     const n = t.data.byteLength;
@@ -54,6 +64,20 @@ export function encodeSafetensors(tensors: ReadonlyMap<string, { dtype: DType; s
   return out;
 }
 const isLittleEndian = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
+
+/** safetensors metadata maps strings to strings: anything else is refused before a byte is written. */
+function checkMetadata(metadata: Record<string, unknown>): SafetensorsMetadata {
+  if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) {
+    throw new TypeError(`webgluon: metadata must be an object of strings, got ${JSON.stringify(metadata)}`);
+  }
+  for (const [k, v] of Object.entries(metadata)) {
+    if (typeof v !== 'string') {
+      throw new TypeError(`webgluon: metadata '${k}' is ${JSON.stringify(v) ?? typeof v}, not a string; ` +
+        'safetensors metadata maps strings to strings (JSON.stringify other values)');
+    }
+  }
+  return { ...(metadata as SafetensorsMetadata) };
+}
 
 export interface DecodedTensor {
   dtype: DType;
@@ -132,26 +156,33 @@ interface Span {
   end: number;
 }
 
+/** A parsed and checked header: its tensors' places and its metadata. */
+interface Header {
+  spans: Span[];
+  headerEnd: number;
+  metadata: SafetensorsMetadata;
+}
+
 /**
- * Parses a safetensors file; throws a message naming what is malformed. As the reference loader,
- * it accepts only files whose tensors tile the data section exactly: overlapping tensors (one
- * write would change another), gaps and trailing bytes (data that no tensor accounts for, where
- * content can hide) are refused, as are duplicate keys in the header.
+ * Parses and checks the header of a safetensors file whose first bytes are `head` (the length and
+ * the header at least) and whose size is `size`. As the reference loader, it accepts only files
+ * whose tensors tile the data section exactly: overlapping tensors (one write would change
+ * another), gaps and trailing bytes (data that no tensor accounts for, where content can hide)
+ * are refused, as are duplicate keys in the header and metadata that is not strings to strings.
  */
-export function decodeSafetensors(bytes: Uint8Array, source = 'file'): Map<string, DecodedTensor> {
-  const bad = (why: string) => new Error(`webgluon: cannot load parameters from ${source}: ${why}`);
-  const foreign = sniffForeignFormat(bytes);
+function parseHeader(head: Uint8Array, size: number, bad: (why: string) => Error): Header {
+  const foreign = sniffForeignFormat(head);
   if (foreign) throw bad(foreign);
-  if (bytes.length < 8) throw bad(`the file is ${bytes.length} bytes long, too short for a safetensors header (truncated?)`);
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (size < 8) throw bad(`the file is ${size} bytes long, too short for a safetensors header (truncated?)`);
+  const dv = new DataView(head.buffer, head.byteOffset, head.byteLength);
   const hlen = dv.getBigUint64(0, true);
-  if (hlen > BigInt(bytes.length - 8)) throw bad(`the header claims ${hlen} bytes but the file has only ${bytes.length - 8} after the length (truncated?)`);
+  if (hlen > BigInt(size - 8)) throw bad(`the header claims ${hlen} bytes but the file has only ${size - 8} after the length (truncated?)`);
   const headerEnd = 8 + Number(hlen);
   let text: string;
   let header: Record<string, unknown>;
   try {
     // fatal: a header that is not UTF-8 is refused rather than read with replacement characters.
-    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, headerEnd));
+    text = new TextDecoder('utf-8', { fatal: true }).decode(head.subarray(8, headerEnd));
   } catch {
     throw bad('the header is not valid UTF-8');
   }
@@ -166,7 +197,18 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'file'): Map<strin
     throw bad(dup.under === null ? `the header names tensor '${dup.key}' twice (JSON would keep only the last)`
       : `the header's entry '${dup.under}' has the key '${dup.key}' twice (JSON would keep only the last)`);
   }
-  const dataLen = bytes.length - headerEnd;
+  const metadata: SafetensorsMetadata = {};
+  const rawMeta = header.__metadata__;
+  if (rawMeta !== undefined) {
+    if (typeof rawMeta !== 'object' || rawMeta === null || Array.isArray(rawMeta)) {
+      throw bad(`the header's __metadata__ is ${JSON.stringify(rawMeta)}, not an object of strings`);
+    }
+    for (const [k, v] of Object.entries(rawMeta)) {
+      if (typeof v !== 'string') throw bad(`the header's __metadata__ has '${k}': ${JSON.stringify(v)}, not a string (the format maps strings to strings)`);
+      metadata[k] = v;
+    }
+  }
+  const dataLen = size - headerEnd;
   // Every entry is checked before any data is copied: a bad file costs no allocation.
   const spans: Span[] = [];
   for (const [name, raw] of Object.entries(header)) {
@@ -205,6 +247,17 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'file'): Map<strin
     throw bad(prev ? `${dataLen - pos} bytes follow the last tensor ${at(prev)} in the ${dataLen}-byte data section; a safetensors file ends with its last tensor`
       : `the header lists no tensors, but ${dataLen} bytes of data follow it`);
   }
+  return { spans, headerEnd, metadata };
+}
+
+/**
+ * Parses a safetensors file, tensors and metadata; throws a message naming what is malformed
+ * (see parseHeader for what is refused). `what` names the content in messages.
+ */
+export function decodeSafetensorsFile(bytes: Uint8Array, source = 'file', what = 'parameters'):
+  { tensors: Map<string, DecodedTensor>; metadata: SafetensorsMetadata } {
+  const bad = (why: string) => new Error(`webgluon: cannot load ${what} from ${source}: ${why}`);
+  const { spans, headerEnd, metadata } = parseHeader(bytes, bytes.length, bad);
   const out = new Map<string, DecodedTensor>();
   for (const { name, dtype, shape, begin, end } of spans) {
     const copy = bytes.slice(headerEnd + begin, headerEnd + end);
@@ -217,10 +270,73 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'file'): Map<strin
     }
     out.set(name, { dtype: dtype === 'I32' ? 'int32' : 'float32', shape: [...shape], data });
   }
-  return out;
+  return { tensors: out, metadata };
 }
 
-export async function saveParameters(params: ReadonlyMap<string, Parameter>, path: string): Promise<void> {
+/** Parses a safetensors file's tensors (decodeSafetensorsFile without the metadata). */
+export function decodeSafetensors(bytes: Uint8Array, source = 'file'): Map<string, DecodedTensor> {
+  return decodeSafetensorsFile(bytes, source).tensors;
+}
+
+/** The longest header readParameterMetadata reads (the reference loader's limit is 100 MB). */
+const MAX_HEADER_BYTES = 100_000_000;
+
+/**
+ * The `__metadata__` of a safetensors file (`{}` when it has none), read from its header alone:
+ * the tensors are not read, but the header is checked as loading checks it, so a file this
+ * accepts is one loadParameters reads (`format`: PARAMS_FORMAT for webgluon's parameter files).
+ */
+export async function readParameterMetadata(path: string): Promise<SafetensorsMetadata> {
+  const bad = (why: string) => new Error(`webgluon: cannot read the metadata of '${path}': ${why}`);
+  let handle: Awaited<ReturnType<typeof open>>;
+  try {
+    handle = await open(path, 'r');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw bad(code === 'ENOENT' ? 'the file does not exist' : (e as Error).message);
+  }
+  try {
+    const info = await handle.stat();
+    if (info.isDirectory()) throw bad('it is a folder');
+    const size = info.size;
+    const first = new Uint8Array(Math.min(size, 64));
+    await handle.read(first, 0, first.length, 0);
+    let head = first;
+    if (size >= 8 && sniffForeignFormat(first) === null) {
+      const hlen = new DataView(first.buffer).getBigUint64(0, true);
+      if (hlen <= BigInt(Math.min(size - 8, MAX_HEADER_BYTES))) {
+        head = new Uint8Array(8 + Number(hlen));
+        await handle.read(head, 0, head.length, 0);
+      } else if (hlen <= BigInt(size - 8)) {
+        throw bad(`the header claims ${hlen} bytes, more than the ${MAX_HEADER_BYTES} a safetensors header may have`);
+      }
+    }
+    return parseHeader(head, size, bad).metadata;
+  } catch (e) {
+    if ((e as Error).message.startsWith('webgluon: cannot read the metadata')) throw e;
+    throw bad((e as Error).message);
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * The metadata a Block's saveParameters writes: its class (`model`) and, once a HybridBlock has
+ * run, the shapes of its last call's inputs (`inputShapes`, JSON); `extra` adds to or replaces them.
+ */
+export function blockMetadata(block: object, extra: SafetensorsMetadata = {}): SafetensorsMetadata {
+  const out: SafetensorsMetadata = { model: block.constructor.name };
+  const inputs = (block as { _lastInputs?: unknown })._lastInputs;
+  if (Array.isArray(inputs) && inputs.length) out.inputShapes = JSON.stringify(inputs.map((i: { shape: readonly number[] }) => i.shape));
+  return { ...out, ...extra };
+}
+
+/**
+ * Writes the parameters, named by their keys, atomically. `metadata` goes into the header's
+ * `__metadata__` (string values only), with `format` and `webgluon` (the version) set by this function.
+ */
+export async function saveParameters(params: ReadonlyMap<string, Parameter>, path: string, metadata: SafetensorsMetadata = {}): Promise<void> {
+  const meta = { ...checkMetadata(metadata), format: PARAMS_FORMAT, webgluon: VERSION };
   const tensors = new Map<string, DecodedTensor>();
   for (const [name, p] of params) {
     if (!p.isInitialized) {
@@ -230,14 +346,7 @@ export async function saveParameters(params: ReadonlyMap<string, Parameter>, pat
     const t = p.data();
     tensors.set(name, { dtype: t.dtype, shape: [...t.shape], data: await t.data() });
   }
-  try {
-    await writeFileAtomic(path, encodeSafetensors(tensors));
-  } catch (e) {
-    const cause = (e as Error).cause as NodeJS.ErrnoException | undefined;
-    const why = WRITE_ERRORS[cause?.code ?? ''] ?? (cause ?? (e as Error)).message;
-    throw new Error(`webgluon: cannot save parameters to '${path}': ${why}; ` +
-      `${existsSync(path) ? 'the existing file was left as it was' : 'nothing was written'}`, { cause: e });
-  }
+  await writeSafetensorsFile(path, tensors, meta);
 }
 
 const WRITE_ERRORS: Record<string, string> = {
@@ -251,19 +360,45 @@ const WRITE_ERRORS: Record<string, string> = {
   EDQUOT: 'the disk quota is exhausted',
 };
 
-export async function loadParameters(params: ReadonlyMap<string, Parameter>, path: string,
-  opts: { allowMissing?: boolean; ignoreExtra?: boolean } = {}): Promise<void> {
-  const bad = (why: string) => new Error(`webgluon: cannot load parameters from '${path}': ${why}; the model was not changed`);
+/**
+ * Reads and decodes a safetensors file; errors say `cannot load ${what} from '${path}': why`.
+ * (The Trainer reads its state files through this, so that only this module touches the disk.)
+ */
+export async function readSafetensorsFile(path: string, what = 'parameters'):
+  Promise<{ tensors: Map<string, DecodedTensor>; metadata: SafetensorsMetadata }> {
   let bytes: Uint8Array;
   try {
     bytes = new Uint8Array(await readFile(path));
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw bad(code === 'ENOENT' ? 'the file does not exist' : code === 'EISDIR' ? 'it is a folder' : (e as Error).message);
+    const why = code === 'ENOENT' ? 'the file does not exist' : code === 'EISDIR' ? 'it is a folder' : (e as Error).message;
+    throw new Error(`webgluon: cannot load ${what} from '${path}': ${why}`, { cause: e });
   }
-  let file: Map<string, DecodedTensor>;
+  return decodeSafetensorsFile(bytes, `'${path}'`, what);
+}
+
+/** Writes a safetensors file atomically; errors say `cannot save ${what} to '${path}': why`. */
+export async function writeSafetensorsFile(path: string, tensors: ReadonlyMap<string, DecodedTensor>, metadata: SafetensorsMetadata,
+  what = 'parameters'): Promise<void> {
+  const bytes = encodeSafetensors(tensors, metadata);
   try {
-    file = decodeSafetensors(bytes, `'${path}'`);
+    await writeFileAtomic(path, bytes);
+  } catch (e) {
+    const cause = (e as Error).cause as NodeJS.ErrnoException | undefined;
+    const why = WRITE_ERRORS[cause?.code ?? ''] ?? (cause ?? (e as Error)).message;
+    throw new Error(`webgluon: cannot save ${what} to '${path}': ${why}; ` +
+      `${existsSync(path) ? 'the existing file was left as it was' : 'nothing was written'}`, { cause: e });
+  }
+}
+
+/** Loads a file written by saveParameters (any safetensors file of F32/I32 tensors); returns its metadata. */
+export async function loadParameters(params: ReadonlyMap<string, Parameter>, path: string,
+  opts: { allowMissing?: boolean; ignoreExtra?: boolean } = {}): Promise<SafetensorsMetadata> {
+  const bad = (why: string) => new Error(`webgluon: cannot load parameters from '${path}': ${why}; the model was not changed`);
+  let file: Map<string, DecodedTensor>;
+  let metadata: SafetensorsMetadata;
+  try {
+    ({ tensors: file, metadata } = await readSafetensorsFile(path));
   } catch (e) {
     throw new Error(`${(e as Error).message}; the model was not changed`, { cause: e });
   }
@@ -287,4 +422,5 @@ export async function loadParameters(params: ReadonlyMap<string, Parameter>, pat
   }
   const made: Tensor[] = plan.map(([, t]) => nd.array(t.data, { shape: t.shape, dtype: t.dtype }));
   plan.forEach(([p], i) => p._swap(made[i]));
+  return metadata;
 }
