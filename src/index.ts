@@ -8,6 +8,8 @@ import { resetStats, stats } from './runtime/stats.js';
 export { nd, autograd, Tensor, tidy, keep } from './ndarray/index.js';
 export { sym } from './graph/symbol.js';
 export { readParameterMetadata } from './nn/serialization.js';
+export { exportOnnx } from './nn/export_onnx.js';
+export type { OnnxExportOptions, OnnxExportResult } from './nn/export_onnx.js';
 export { init } from './nn/index.js';
 export {
   WebgluonError, ShapeError, DTypeError, GraphError, DeviceError, DataError, AnomalyError, NoGradientError, DisposedError, ArgumentError,

@@ -19,7 +19,8 @@ const ALLOWED: Record<string, readonly string[]> = {
   ndarray: ['base', 'graph', 'codegen', 'cpu', 'ops', 'runtime'],
   compiler: ['base', 'graph', 'codegen', 'cpu', 'ops', 'runtime', 'ndarray'],
   data: ['base', 'ndarray'],
-  nn: ['base', 'graph', 'ops', 'ndarray', 'compiler', 'data'],
+  onnx: ['base', 'graph', 'ops'],
+  nn: ['base', 'graph', 'ops', 'ndarray', 'compiler', 'data', 'onnx'],
 };
 
 interface Import {

@@ -4,6 +4,7 @@
 import { DTypeError, ShapeError, currentOrigin } from '../base/errors.js';
 import { badDimension, formatShape, isDType, type Attrs, type AttrValue, type DType, type Shape } from '../base/types.js';
 import type { KernelTemplate } from './kernel_template.js';
+import type { OnnxRule } from './onnx_rule.js';
 
 /** A value an op can take where a tensor is expected: the tensor itself or a plain number. */
 export type In<T> = T | number;
@@ -71,6 +72,8 @@ interface OpBase {
   grad?: GradRule;
   /** Inputs that never receive a gradient (indices, conditions): no error for them. */
   nondiffInputs?: readonly number[];
+  /** How the op is written in an ONNX model (src/onnx); omitted means export refuses it, naming it. */
+  onnx?: OnnxRule;
 }
 
 export interface ElementwiseOp extends OpBase {

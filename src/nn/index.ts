@@ -20,3 +20,5 @@ export { graphToJSON, graphFromJSON, formatGraphJSON } from '../graph/serialize.
 export type { GraphJSON, NodeJSON } from '../graph/serialize.js';
 export { withParamValues } from './parameter.js';
 export * as init from './init.js';
+export { exportOnnx, onnxOutputNames } from './export_onnx.js';
+export type { OnnxExportOptions, OnnxExportResult } from './export_onnx.js';

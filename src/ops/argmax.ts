@@ -57,6 +57,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
       }
       return out;
     },
+    // Ties go to the first index, as in the kernel's strict comparison.
+    onnx: (g, { inputs: [x], attrs }) => g.cast(g.node(better === '>' ? 'ArgMax' : 'ArgMin', [g.cast(x, 'float32')], {
+      axis: normalizeAxis(name, attrs.axis as number, x.dims.length, x.shape), keepdims: attrs.keepdims ? 1 : 0, select_last_index: 0,
+    }), 'float32'),
   });
 }
 argExtreme('argmax', '>');

@@ -2,6 +2,7 @@
 // gathers that move data (transpose, slice and its gradient, concat, pick, oneHot).
 import { ShapeError, currentOrigin } from '../base/errors.js';
 import { defineOp, type HostValue, type In } from '../graph/registry.js';
+import { fixedDim, isFixed, sameDim, type OnnxBuilder, type OnnxDim, type OnnxValue } from '../graph/onnx_rule.js';
 import { normalizeAxes, normalizeAxis } from '../graph/shape.js';
 import { sizeOf, stridesOf, type Attrs, type DType, type Shape } from '../base/types.js';
 
@@ -34,10 +35,27 @@ export function resolveReshape(from: Shape, to: readonly number[]): number[] {
   return out;
 }
 
+/**
+ * Reshape to `dims` without baking the batch size in: a size that follows the batch is copied
+ * from the input (0) where the input has it on the same axis, left to ONNX to infer (-1) when it
+ * is the only one left, and computed from N otherwise.
+ */
+function onnxReshape(g: OnnxBuilder, x: OnnxValue, dims: readonly OnnxDim[]): string {
+  if (dims.every(isFixed)) return g.node('Reshape', [x.name, g.ints(dims.map((d) => d.fixed))], dims.some((d) => d.fixed === 0) ? { allowzero: 1 } : {});
+  const copied = dims.map((d, i) => !isFixed(d) && i < x.dims.length && sameDim(d, x.dims[i]));
+  const rest = dims.flatMap((d, i) => (!isFixed(d) && !copied[i] ? [i] : []));
+  // ONNX reads a 0 in the shape as "copy": a true size 0 next to the codes would be misread.
+  if (rest.length <= 1 && !dims.some((d) => isFixed(d) && d.fixed === 0)) {
+    return g.node('Reshape', [x.name, g.ints(dims.map((d, i) => (copied[i] ? 0 : isFixed(d) ? d.fixed : -1)))]);
+  }
+  return g.node('Reshape', [x.name, g.dims(dims)], { allowzero: 1 });
+}
+
 defineOp({
   name: 'reshape', kind: 'view', inputs: ['x'], attrs: { shape: undefined }, args: ['shape'], dtype: sameType,
   shape: ([s], { shape }) => resolveReshape(s, shape as readonly number[]),
   grad: (F, { x: [x], dy }) => [F.reshape(dy, x.shape)],
+  onnx: (g, { inputs: [x], dims }) => onnxReshape(g, x, dims),
 });
 defineOp({
   name: 'expandDims', kind: 'view', inputs: ['x'], attrs: { axis: undefined }, args: ['axis'], dtype: sameType,
@@ -46,6 +64,8 @@ defineOp({
     return [...s.slice(0, a), 1, ...s.slice(a)];
   },
   grad: (F, { x: [x], dy }) => [F.reshape(dy, x.shape)],
+  onnx: (g, { inputs: [x], attrs: { axis } }) =>
+    g.node('Unsqueeze', [x.name, g.ints([normalizeAxis('expandDims', axis as number, x.dims.length + 1, x.shape)])]),
 });
 defineOp({
   name: 'squeeze', kind: 'view', inputs: ['x'], attrs: { axis: null }, args: ['axis'], dtype: sameType,
@@ -57,11 +77,13 @@ defineOp({
     return s.filter((_, i) => !axes.includes(i));
   },
   grad: (F, { x: [x], dy }) => [F.reshape(dy, x.shape)],
+  onnx: (g, { inputs: [x], dims }) => onnxReshape(g, x, dims),
 });
 defineOp({
   name: 'flatten', kind: 'view', inputs: ['x'], dtype: sameType,
   shape: ([s]) => (s.length === 0 ? [1, 1] : [s[0], sizeOf(s.slice(1))]),
   grad: (F, { x: [x], dy }) => [F.reshape(dy, x.shape)],
+  onnx: (g, { inputs: [x], dims }) => (x.dims.length ? g.node('Flatten', [x.name], { axis: 1 }) : onnxReshape(g, x, dims)),
 });
 
 /** Visits every output coordinate in row-major order; the CPU gathers are written with it. */
@@ -110,6 +132,7 @@ defineOp({
     const p = transposeAxes(dy.shape.length, axes);
     return [F.transpose(dy, p.map((_, j) => p.indexOf(j)))];
   },
+  onnx: (g, { inputs: [x], attrs: { axes } }) => g.node('Transpose', [x.name], { perm: transposeAxes(x.dims.length, axes) }),
 });
 
 /** Resolves slice bounds NumPy-style (negative counts from the end, null means the edge). */
@@ -141,6 +164,17 @@ defineOp({
     return gatherCpu(outShape, x.dtype, (c) => at(x, c.map((v, i) => v + begin[i])));
   },
   grad: (F, { x: [x], dy }, attrs) => [F.slicePad(dy, sliceBounds(x.shape, attrs).begin, x.shape)],
+  // ONNX's Slice reads bounds as NumPy does (negative from the end, clamped to the axis), so the
+  // bounds go in as given; bounds computed from the batch size are computed from N in the model.
+  onnx: (g, { inputs: [x], attrDims }) => {
+    const begin = attrDims('begin');
+    const end = attrDims('end');
+    const axes = x.dims.map((_, i) => i).filter((i) => begin[i] != null || end[i] != null);
+    if (!axes.length) return g.node('Identity', [x.name]);
+    const starts = axes.map((i) => begin[i] ?? fixedDim(0));
+    const ends = axes.map((i) => end[i] ?? fixedDim(Number.MAX_SAFE_INTEGER));
+    return g.node('Slice', [x.name, g.dims(starts), g.dims(ends), g.ints(axes)]);
+  },
 });
 /** Slice's gradient: places x at `begin` inside zeros of `shape`. */
 defineOp({
@@ -161,6 +195,11 @@ defineOp({
     });
   },
   grad: (F, { x: [x], dy }, { begin }) => [F.slice(dy, begin as number[], (begin as number[]).map((v, i) => v + x.shape[i]))],
+  onnx: (g, { inputs: [x], dims, attrDims }) => {
+    const begin = attrDims('begin').map((d) => d ?? fixedDim(0));
+    const after = dims.map((d, i) => ({ batch: d.batch - begin[i].batch - x.dims[i].batch, fixed: d.fixed - begin[i].fixed - x.dims[i].fixed }));
+    return g.node('Pad', [x.name, g.dims([...begin, ...after]), g.constant([0], x.dtype, [])]);
+  },
 });
 
 defineOp({
@@ -207,6 +246,8 @@ defineOp({
       return F.slice(dy, begin, dy.shape.map((n, d) => (d === a ? lo : n)));
     });
   },
+  onnx: (g, { inputs, dtype, attrs: { axis } }) =>
+    g.node('Concat', inputs.map((x) => g.cast(x, dtype)), { axis: normalizeAxis('concat', axis as number, inputs[0].dims.length, inputs[0].shape) }),
 });
 
 /** pick(x, index, axis): x's element at position index along axis (MXNet's pick, mode clip). */
@@ -244,6 +285,17 @@ defineOp({
     const g = keepdims ? dy : F.expandDims(dy, a);
     return [F.mul(g, F.oneHot(idx, x.shape[a], a)), null];
   },
+  // Clamped, then truncated like the kernel's u32(clamp(i, 0, n - 1)); GatherElements wants the
+  // index with x's rank, the picked axis of size 1.
+  onnx: (g, { inputs: [x, index], attrs: { axis, keepdims } }) => {
+    const a = normalizeAxis('pick', axis as number, x.dims.length, x.shape);
+    if (!isFixed(x.dims[a])) g.fail(`it picks along axis ${a}, whose size follows the batch`);
+    const clamped = g.node('Clip', [g.cast(index, 'float32'), g.constant([0], 'float32', []), g.constant([x.dims[a].fixed - 1], 'float32', [])]);
+    let k = g.cast(clamped, 'int64');
+    if (index.dims.length < x.dims.length) k = g.node('Unsqueeze', [k, g.ints([a])]);
+    const picked = g.node('GatherElements', [x.name, k], { axis: a });
+    return keepdims ? picked : g.node('Squeeze', [picked, g.ints([a])]);
+  },
 });
 
 defineOp({
@@ -263,4 +315,11 @@ defineOp({
     return gatherCpu(outShape, 'float32', (c) => +(at(x, c.filter((_, i) => i !== a)) === c[a]));
   },
   grad: () => [null],
+  // Compared with 0..depth-1 as the kernel does: ONNX's OneHot would wrap negative indices.
+  onnx: (g, { inputs: [x], dims, attrs: { depth, axis } }) => {
+    const a = normalizeAxis('oneHot', axis as number, dims.length, x.shape);
+    const n = depth as number;
+    const classes = g.constant([...Array(n).keys()], 'float32', dims.map((_, i) => (i === a ? n : 1)));
+    return g.cast(g.node('Equal', [g.node('Unsqueeze', [g.cast(x, 'float32'), g.ints([a])]), classes]), 'float32');
+  },
 });

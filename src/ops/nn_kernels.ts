@@ -2,6 +2,7 @@
 // its two backward ops, pool2d and its backward. Gradients are compositions of these same ops.
 import { ShapeError, WebgluonError, currentOrigin } from '../base/errors.js';
 import { defineOp, type In, type Ops, type Shaped } from '../graph/registry.js';
+import type { OnnxValue } from '../graph/onnx_rule.js';
 import type { Attrs, AttrValue, DType, Shape } from '../base/types.js';
 import { matmulKernel } from '../codegen/kernels/matmul.js';
 import { conv2dBackwardDataKernel, conv2dBackwardWeightKernel, conv2dKernel } from '../codegen/kernels/conv2d.js';
@@ -93,6 +94,15 @@ defineOp({
   kernel: matmulKernel,
   cpu: dotReference,
   grad: (F, { x: [a, b], dy }, attrs) => dotGrad(F, a, b, dy, attrs),
+  // Gemm for two matrices (Dense's x·Wᵀ); MatMul, which broadcasts a shared 2-D operand, else.
+  onnx: (g, { inputs: [a, b], attrs: { transposeA, transposeB } }) => {
+    if (a.dims.length === 2 && b.dims.length === 2) {
+      return g.node('Gemm', [g.cast(a, 'float32'), g.cast(b, 'float32')], { transA: transposeA ? 1 : 0, transB: transposeB ? 1 : 0 });
+    }
+    const lastTwo = (x: OnnxValue, t: unknown) =>
+      t ? g.node('Transpose', [g.cast(x, 'float32')], { perm: x.dims.length === 2 ? [1, 0] : [0, 2, 1] }) : g.cast(x, 'float32');
+    return g.node('MatMul', [lastTwo(a, transposeA), lastTwo(b, transposeB)]);
+  },
 });
 
 // ---- conv2d ----
@@ -119,6 +129,12 @@ function sweep(name: string, size: [number, number], window: [number, number], a
       `the ${window.join('x')} window is larger than the padded input (${size.map((s, d) => s + 2 * pad[d]).join('x')})`, shapes, labels);
   }
   return [out[0], out[1]];
+}
+
+/** ONNX's strides and pads (begin H, begin W, end H, end W) of a window sweep. */
+function onnxWindow(attrs: Attrs, shapes: readonly Shape[]): { strides: number[]; pads: number[] } {
+  const pad = pair('conv2d', 'pad', attrs.pad, 0, shapes);
+  return { strides: pair('conv2d', 'stride', attrs.stride, 1, shapes), pads: [...pad, ...pad] };
 }
 
 function convShape(name: string, x: Shape, w: Shape, attrs: Attrs, shapes: readonly Shape[], labels: readonly string[]): number[] {
@@ -162,6 +178,9 @@ defineOp({
       F.conv2dBackwardWeight(x, dy, { ...opts, wShape: w.shape }),
     ];
   },
+  onnx: (g, { inputs: [x, w], attrs }) => g.node('Conv', [x.name, w.name], {
+    kernel_shape: w.shape.slice(2), ...onnxWindow(attrs, [x.shape, w.shape]),
+  }),
 });
 
 defineOp({
@@ -217,6 +236,13 @@ defineOp({
   shape: (shapes, attrs) => poolShape('pool2d', shapes[0], attrs, shapes),
   kernel: pool2dKernel,
   cpu: pool2dReference,
+  // The average divides by the whole window, padding included (MXNet's count_include_pad).
+  onnx: (g, { inputs: [x], attrs }) => {
+    const window = { kernel_shape: pair('pool2d', 'kernel', attrs.kernel, 1, [x.shape]), ...onnxWindow(attrs, [x.shape]) };
+    return attrs.poolType === 'avg'
+      ? g.node('AveragePool', [x.name], { ...window, count_include_pad: 1 })
+      : g.node('MaxPool', [x.name], window);
+  },
   grad: (F, { x: [x], y, dy }, attrs) => [F.pool2dBackward(x, y, dy, {
     kernel: attrs.kernel as number[], stride: attrs.stride as number[], pad: attrs.pad as number[],
     poolType: attrs.poolType as 'max' | 'avg',
