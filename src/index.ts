@@ -1,6 +1,8 @@
 // The package entry for Node: `import { nd, sym, autograd, gluon, init, runtime } from 'webgluon'`.
 // It installs the Node environment (src/node.ts: Dawn, the GPU-memory collector, async autograd scopes).
 import './node.js';
+// The op families: their declarations add nd.sum, x.add, … to the op namespace's type.
+import './ops/index.js';
 import { init as initDevice } from './runtime/device.js';
 import { flush } from './runtime/executor.js';
 import { resetStats, stats } from './runtime/stats.js';
@@ -15,6 +17,8 @@ export {
   WebgluonError, ShapeError, DTypeError, GraphError, DeviceError, DataError, AnomalyError, NoGradientError, DisposedError, ArgumentError,
 } from './base/errors.js';
 export type { RuntimeStats } from './runtime/stats.js';
+export type { DType, Shape } from './base/types.js';
+export type { NestedArray } from './ndarray/tensor.js';
 export type { DeviceInfo, InitOptions } from './runtime/device.js';
 export type { Ops } from './graph/registry.js';
 /** The type of `F` in hybridForward when it runs eagerly: `hybridForward(F: F, x: Tensor)`. */

@@ -44,6 +44,9 @@ export interface StepMetric {
   loss: number;
   seconds: number;
   dispatches: number;
+  /** GPU bytes held by live tensors and the JS heap after the step (memory stays flat in a healthy run). */
+  liveBytes?: number;
+  heapBytes?: number;
 }
 
 export interface TrainResult {
@@ -269,7 +272,8 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       trainer.step(image1.shape[0]);
       const mean = await nd.mean(value).item();
       const seconds = (performance.now() - started) / 1000;
-      metrics.push({ step: metrics.length + 1, epoch, loss: mean, seconds, dispatches: runtime.stats().dispatches });
+      const { dispatches, liveBytes } = runtime.stats();
+      metrics.push({ step: metrics.length + 1, epoch, loss: mean, seconds, dispatches, liveBytes, heapBytes: process.memoryUsage().heapUsed });
       if (!opts.quiet) progress.update(metrics.length, mean, opts.batchSize / seconds, `epoch ${epoch + 1}/${opts.epochs}`);
     }
     await refuseNonFinite(model, `epoch ${epoch + 1}`, checkpointParams);
