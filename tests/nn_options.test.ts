@@ -93,3 +93,12 @@ describe('values of the wrong kind are refused with the name meant', () => {
     expect(net.isHybridized).toBe(false);
   });
 });
+
+describe('data options', () => {
+  it('DataLoader and ImageFolderDataset refuse misspelt options', async () => {
+    const { gluon: g } = await import('../src/index.js');
+    const ds = new g.data.ArrayDataset([1, 2, 3]);
+    expect(() => new g.data.DataLoader(ds, { batchSize: 2, batch_size: 2 } as never)).toThrow(/DataLoader has no option `batch_size` \(did you mean `batchSize`\?\)/);
+    expect(() => new g.data.vision.ImageFolderDataset('.', { maxPixel: 10 } as never)).toThrow(/did you mean `maxPixels`/);
+  });
+});

@@ -1,5 +1,6 @@
 // DataLoader (gluon.data.DataLoader): batches a Dataset for `for await`, preparing the next batches
 // while the caller trains on this one; PNG decoding goes to worker threads when numWorkers > 0.
+import { checkOptions } from '../base/options.js';
 import { stackSamples, type HostBatch } from './batchify.js';
 import { DecodePool, withDecoder } from './decode_pool.js';
 import type { Dataset } from './dataset.js';
@@ -70,6 +71,7 @@ export class DataLoader<T, B = Batch<T>> implements AsyncIterable<B> {
   private open = 0;
 
   constructor(dataset: Dataset<T>, options: DataLoaderOptions<T, B>) {
+    checkOptions('DataLoader', options, ['batchSize', 'shuffle', 'lastBatch', 'numWorkers', 'prefetch', 'batchify', 'seed']);
     const { shuffle = false, lastBatch = 'keep', numWorkers = 0 } = options;
     if (!['keep', 'discard', 'rollover'].includes(lastBatch)) {
       throw new Error(`webgluon: DataLoader lastBatch must be 'keep', 'discard' or 'rollover', got '${lastBatch}'`);

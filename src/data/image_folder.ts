@@ -1,5 +1,6 @@
 // ImageFolderDataset (gluon.data.vision.ImageFolderDataset): root/<class>/<image> folders as
 // [HostArray, label] samples. Files are decoded when read, in the DataLoader's workers when it has some.
+import { checkOptions } from '../base/options.js';
 import { DataError } from '../base/errors.js';
 import { existsSync, readdirSync, statSync, type Dirent } from 'node:fs';
 import { extname, join } from 'node:path';
@@ -57,6 +58,7 @@ export class ImageFolderDataset<T = ImageSample> extends Dataset<T> {
 
   constructor(root: string, options: ImageFolderOptions = {}) {
     super();
+    checkOptions('ImageFolderDataset', options, ['flag', 'transform', 'maxFileBytes', 'maxPixels', 'readTimeoutMs']);
     this.root = root;
     this.flag = options.flag ?? 1;
     if (this.flag !== 0 && this.flag !== 1) throw new DataError(`ImageFolderDataset flag must be 0 or 1, got ${String(this.flag)}`);
