@@ -54,6 +54,7 @@ const CASES: LossCase[] = [
   { name: 'PoissonNLLLoss (fromLogits)', make: () => new L.PoissonNLLLoss(), inputs: () => [normal([N, C]), counts([N, C])] },
   { name: 'PoissonNLLLoss (rates, computeFull)', make: () => new L.PoissonNLLLoss({ fromLogits: false, computeFull: true }), inputs: () => [uniform(0.1, 3, [N, C]), counts([N, C])] },
   { name: 'CosineEmbeddingLoss', make: () => new L.CosineEmbeddingLoss({ margin: 0.1 }), inputs: () => [normal([N, C]), normal([N, C]), signs([N])], wrt: [0, 1] },
+  { name: 'SDMLLoss', make: () => new L.SDMLLoss({ smoothingParameter: 0.2 }), inputs: () => [normal([N, C]), normal([N, C])], wrt: [0, 1] },
   { name: 'ContrastiveLoss (tutorial, custom)', make: () => new ContrastiveLoss(2), inputs: () => [normal([N, 2]), normal([N, 2]), bits([N, 1])], wrt: [0, 1] },
 ];
 

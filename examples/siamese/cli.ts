@@ -1,8 +1,11 @@
 // The Siamese example's command line: `train`, `eval-oneshot` and `make-oneshot-runs`, as in the
-// README; `npm start` runs main.ts, which chains them on the built-in data.
+// README, parsed by node:util parseArgs in strict mode; `npm start` runs main.ts, which chains them
+// on the built-in data. Exit status: 0 done (or --help), 1 failed, 2 called wrongly.
 import { mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { suggestName } from '../../src/base/options.js';
 import { writeFileAtomic } from '../../src/data/atomic_write.js';
 import { builtinDataset } from '../../src/data/glyphs.js';
 import { makeOneshotRuns } from '../../src/data/oneshot_runs.js';
@@ -13,56 +16,206 @@ import { Siamese } from './model.js';
 import { alphabetDirs } from './pairs.js';
 import { train, type TrainOptions } from './train.js';
 
-export const USAGE = `usage:
-  webgluon-siamese train [--train-dir DIR] [--test-dir DIR] [--epochs N] [--steps-per-epoch N]
-                         [--batch-size 16] [--image-size 105] [--no-hybridize] [--seed S]
-                         [--lr 0.001] [--workers N] [--out DIR] [--resume]
-  webgluon-siamese eval-oneshot --runs DIR --params FILE [--image-size N] [--json FILE]
-  webgluon-siamese make-oneshot-runs --alphabets DIR [--out DIR] [--runs 20] [--seed S]
-eval-oneshot takes the image size from the parameter file (train writes it there).
-A DIR is one alphabet (its characters are the classes) or a folder of alphabets. Without
---train-dir, train uses the built-in glyph data (generated once into the cache folder).`;
+const PROGRAM = 'webgluon-siamese';
+
+/** Checks a flag's value beyond its type: what a count, a size, a seed or a rate may be. */
+type ValueRule = 'positive integer' | 'non-negative integer' | 'positive number';
+
+interface FlagSpec {
+  type: 'string' | 'boolean';
+  short?: string;
+  rule?: ValueRule;
+  required?: boolean;
+}
+
+interface CommandSpec {
+  usage: string;
+  flags: Record<string, FlagSpec>;
+}
+
+const help: FlagSpec = { type: 'boolean', short: 'h' };
+
+/** Each command: its usage (printed by --help) and its flags, as node:util parseArgs options. */
+export const COMMANDS = {
+  train: {
+    usage: `usage: ${PROGRAM} train [options]
+Trains the Siamese network of MXNet's custom-loss tutorial with the contrastive loss.
+  --train-dir DIR        one alphabet (its characters are the classes) or a folder of alphabets;
+                         without it, the built-in glyph data (generated once into the cache folder)
+  --test-dir DIR         held-out alphabets for the test pairs (default: the training ones)
+  --epochs N             epochs (default 1)
+  --steps-per-epoch N    steps per epoch (default 40)
+  --batch-size N         pairs per step (default 16)
+  --image-size N         images are resized to N x N (default 105)
+  --no-hybridize         run eagerly instead of compiling the network and the loss
+  --seed S               random seed, a non-negative integer (default 1)
+  --lr RATE              Adam's learning rate (default 0.001)
+  --workers N            image decoding workers, 0 for none (default 1)
+  --out DIR              where parameters, metrics and pictures go (default out/siamese)
+  --resume               continue from the checkpoint in --out
+  -h, --help             print this and exit`,
+    flags: {
+      'train-dir': { type: 'string' }, 'test-dir': { type: 'string' },
+      epochs: { type: 'string', rule: 'positive integer' }, 'steps-per-epoch': { type: 'string', rule: 'positive integer' },
+      'batch-size': { type: 'string', rule: 'positive integer' }, 'image-size': { type: 'string', rule: 'positive integer' },
+      'no-hybridize': { type: 'boolean' }, seed: { type: 'string', rule: 'non-negative integer' },
+      lr: { type: 'string', rule: 'positive number' }, workers: { type: 'string', rule: 'non-negative integer' },
+      out: { type: 'string' }, resume: { type: 'boolean' }, help,
+    },
+  },
+  'eval-oneshot': {
+    usage: `usage: ${PROGRAM} eval-oneshot --runs DIR --params FILE [options]
+Scores 20-way one-shot classification with trained parameters.
+  --runs DIR             the one-shot runs (written by make-oneshot-runs)
+  --params FILE          parameters written by train
+  --image-size N         must match the parameter file's, which is used by default (105 if it does not say)
+  --json FILE            also write the result as JSON
+  -h, --help             print this and exit`,
+    flags: {
+      runs: { type: 'string', required: true }, params: { type: 'string', required: true },
+      'image-size': { type: 'string', rule: 'positive integer' }, json: { type: 'string' }, help,
+    },
+  },
+  'make-oneshot-runs': {
+    usage: `usage: ${PROGRAM} make-oneshot-runs --alphabets DIR [options]
+Writes 20-way one-shot runs (training and test images per run) from held-out alphabets.
+  --alphabets DIR        one alphabet or a folder of alphabets
+  --out DIR              where the runs go (default out/oneshot-runs)
+  --runs N               number of runs (default 20)
+  --seed S               random seed, a non-negative integer (default 1)
+  -h, --help             print this and exit`,
+    flags: {
+      alphabets: { type: 'string', required: true }, out: { type: 'string' },
+      runs: { type: 'string', rule: 'positive integer' }, seed: { type: 'string', rule: 'non-negative integer' }, help,
+    },
+  },
+} satisfies Record<string, CommandSpec>;
+
+export type CommandName = keyof typeof COMMANDS;
+
+export const USAGE = `usage: ${PROGRAM} <command> [options]
+commands:
+  train               train the Siamese network (built-in glyph data unless --train-dir)
+  eval-oneshot        score 20-way one-shot classification with trained parameters
+  make-oneshot-runs   write one-shot runs from held-out alphabets
+Run \`${PROGRAM} <command> --help\` for a command's options.`;
+
+/** A mistake in how the command was called: printed with a pointer to --help, exit status 2. */
+export class UsageError extends Error {
+  readonly exitCode = 2;
+  constructor(message: string, readonly command: CommandName | null) {
+    super(message);
+  }
+}
+
+/** A command's flags once parsed and checked: numbers for the numeric ones. */
+export type Flags = Record<string, string | number | boolean | undefined>;
+
+export interface ParsedCommand {
+  command: CommandName;
+  /** --help or -h was given: print the usage and do nothing else. */
+  help: boolean;
+  flags: Flags;
+}
+
+function checkValue(command: CommandName, flag: string, raw: string, rule: ValueRule): number {
+  const n = raw.trim() === '' ? NaN : Number(raw);
+  const ok = Number.isFinite(n) && (rule === 'positive number' ? n > 0 : Number.isInteger(n) && (rule === 'positive integer' ? n >= 1 : n >= 0));
+  if (!ok) throw new UsageError(`--${flag} must be a ${rule}, got '${raw}'`, command);
+  return n;
+}
+
+/**
+ * Parses one command's arguments with node:util parseArgs in strict mode (`--flag value` and
+ * `--flag=value`), refusing unknown flags with the closest known one, and checks every value.
+ */
+export function parseCommand(command: CommandName, args: readonly string[]): ParsedCommand {
+  const spec: CommandSpec = COMMANDS[command];
+  const options = Object.fromEntries(Object.entries(spec.flags).map(([k, f]) => [k, f.short ? { type: f.type, short: f.short } : { type: f.type }]));
+  // A first, lenient pass finds --help wherever it is, names unknown flags with a suggestion, and
+  // writes `--flag -1` as `--flag=-1`, so that a negative number is refused by its check below
+  // (strict parsing calls any value starting with '-' ambiguous).
+  const { tokens } = parseArgs({ args: [...args], options, strict: false, allowPositionals: true, tokens: true });
+  const rewritten = [...args];
+  const joined = new Set<number>();
+  if (tokens.some((t) => t.kind === 'option' && t.name === 'help')) return { command, help: true, flags: {} };
+  for (const t of tokens) {
+    if (t.kind !== 'option') continue;
+    if (!(t.name in spec.flags)) {
+      const known = Object.keys(spec.flags);
+      const meant = suggestName(t.name, known);
+      throw new UsageError(`unknown option ${t.rawName}${meant ? ` (did you mean --${meant}?)` : ''}`, command);
+    }
+    if (spec.flags[t.name].type === 'string' && t.value !== undefined && !t.inlineValue && /^-[\d.]/.test(t.value)) {
+      rewritten[t.index] = `${t.rawName}=${t.value}`;
+      joined.add(t.index + 1);
+    }
+  }
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    values = parseArgs({ args: rewritten.filter((_, i) => !joined.has(i)), options, strict: true, allowPositionals: false }).values as typeof values;
+  } catch (e) {
+    const code = (e as { code?: string }).code ?? '';
+    if (code.startsWith('ERR_PARSE_ARGS')) throw new UsageError((e as Error).message.split('\n')[0], command);
+    throw e;
+  }
+  const flags: Flags = {};
+  for (const [name, f] of Object.entries(spec.flags)) {
+    const v = values[name];
+    if (v === undefined) {
+      if (f.required) throw new UsageError(`--${name} is required`, command);
+      continue;
+    }
+    flags[name] = f.rule && typeof v === 'string' ? checkValue(command, name, v, f.rule) : v;
+  }
+  return { command, help: false, flags };
+}
+
+/** The whole command line: the command, then its flags. Throws UsageError. */
+export function parseCommandLine(argv: readonly string[]): ParsedCommand | { command: null; help: true; topic: CommandName | null } {
+  const [first, ...rest] = argv;
+  if (first === undefined) throw new UsageError('no command given', null);
+  if (first === 'help' || first === '--help' || first === '-h') {
+    const topic = rest[0];
+    if (topic !== undefined && !(topic in COMMANDS)) throw new UsageError(`unknown command '${topic}'`, null);
+    return { command: null, help: true, topic: (topic as CommandName | undefined) ?? null };
+  }
+  if (!(first in COMMANDS)) {
+    const meant = suggestName(first, Object.keys(COMMANDS));
+    throw new UsageError(`unknown command '${first}'${meant ? ` (did you mean '${meant}'?)` : ''}`, null);
+  }
+  return parseCommand(first as CommandName, rest);
+}
+
+/** Prints a usage error the way every command does: the message, then where to read more. */
+export function reportUsageError(e: UsageError): void {
+  const where = e.command ? `${PROGRAM} ${e.command}` : PROGRAM;
+  console.error(`${where}: ${e.message}`);
+  console.error(e.command ? `Run \`${where} --help\` for its options.` : USAGE);
+  process.exitCode = e.exitCode;
+}
 
 export function cacheDir(): string {
   return process.env.WEBGLUON_CACHE ?? join(homedir(), '.cache', 'webgluon');
 }
 
-type Flags = Record<string, string | boolean>;
-
-export function parseFlags(args: readonly string[]): Flags {
-  const flags: Flags = {};
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i];
-    if (!a.startsWith('--')) throw new Error(`unexpected argument '${a}'\n${USAGE}`);
-    const name = a.slice(2);
-    if (name.startsWith('no-')) flags[name.slice(3)] = false;
-    else if (i + 1 < args.length && !args[i + 1].startsWith('--')) flags[name] = args[++i];
-    else flags[name] = true;
-  }
-  return flags;
-}
-
-function num(flags: Flags, name: string, dflt: number): number {
+const text = (flags: Flags, name: string): string | undefined => {
   const v = flags[name];
-  if (v === undefined) return dflt;
-  const n = Number(v);
-  if (!Number.isFinite(n)) throw new Error(`--${name} needs a number, got '${String(v)}'`);
-  return n;
-}
-
-function str(flags: Flags, name: string): string | undefined {
+  return typeof v === 'string' ? v : undefined;
+};
+const count = (flags: Flags, name: string, fallback: number): number => {
   const v = flags[name];
-  if (v === undefined || typeof v === 'boolean') return undefined;
-  return v;
-}
+  return typeof v === 'number' ? v : fallback;
+};
 
-export async function trainingOptions(flags: Flags): Promise<TrainOptions> {
+/** train's options from its parsed flags; `defaults` replaces the usual defaults (npm start's smaller run). */
+export async function trainingOptions(flags: Flags, defaults: Partial<Record<'epochs' | 'steps-per-epoch' | 'image-size', number>> = {}): Promise<TrainOptions> {
   let trainDirs: string[];
   let testDirs: string[];
-  const trainDir = str(flags, 'train-dir');
+  const trainDir = text(flags, 'train-dir');
   if (trainDir) {
     trainDirs = alphabetDirs(resolve(trainDir));
-    const testDir = str(flags, 'test-dir');
+    const testDir = text(flags, 'test-dir');
     testDirs = testDir ? alphabetDirs(resolve(testDir)) : trainDirs;
   } else {
     const builtin = await builtinDataset(join(cacheDir(), 'glyphs-v1'));
@@ -71,15 +224,15 @@ export async function trainingOptions(flags: Flags): Promise<TrainOptions> {
   }
   return {
     trainDirs, testDirs,
-    epochs: num(flags, 'epochs', 1),
-    stepsPerEpoch: num(flags, 'steps-per-epoch', 40),
-    batchSize: num(flags, 'batch-size', 16),
-    imageSize: num(flags, 'image-size', 105),
-    hybridize: flags.hybridize !== false,
-    seed: num(flags, 'seed', 1),
-    learningRate: num(flags, 'lr', 0.001),
-    numWorkers: num(flags, 'workers', 1),
-    out: resolve(str(flags, 'out') ?? 'out/siamese'),
+    epochs: count(flags, 'epochs', defaults.epochs ?? 1),
+    stepsPerEpoch: count(flags, 'steps-per-epoch', defaults['steps-per-epoch'] ?? 40),
+    batchSize: count(flags, 'batch-size', 16),
+    imageSize: count(flags, 'image-size', defaults['image-size'] ?? 105),
+    hybridize: flags['no-hybridize'] !== true,
+    seed: count(flags, 'seed', 1),
+    learningRate: count(flags, 'lr', 0.001),
+    numWorkers: count(flags, 'workers', 1),
+    out: resolve(text(flags, 'out') ?? 'out/siamese'),
     resume: flags.resume === true,
   };
 }
@@ -121,10 +274,29 @@ export async function runOneshot(runsDir: string, paramsPath: string, imageSize:
   return result.meanAccuracy;
 }
 
+/**
+ * Runs a command line. A usage error (unknown command or flag, missing or bad value) is printed
+ * with a pointer to --help and sets exit status 2 without running anything; other errors reject
+ * (bin.ts and the block below print them and exit with 1). --help prints the usage and exits 0.
+ */
 export async function main(argv: readonly string[]): Promise<void> {
-  const [command, ...rest] = argv;
-  const flags = parseFlags(rest);
-  switch (command) {
+  let parsed: ReturnType<typeof parseCommandLine>;
+  try {
+    parsed = parseCommandLine(argv);
+  } catch (e) {
+    if (e instanceof UsageError) return reportUsageError(e);
+    throw e;
+  }
+  if (parsed.command === null) {
+    console.log(parsed.topic ? COMMANDS[parsed.topic].usage : USAGE);
+    return;
+  }
+  if (parsed.help) {
+    console.log(COMMANDS[parsed.command].usage);
+    return;
+  }
+  const flags = parsed.flags;
+  switch (parsed.command) {
     case 'train': {
       const opts = await trainingOptions(flags);
       const result = await train(opts);
@@ -133,25 +305,17 @@ export async function main(argv: readonly string[]): Promise<void> {
       break;
     }
     case 'eval-oneshot': {
-      const runs = str(flags, 'runs');
-      const params = str(flags, 'params');
-      if (!runs || !params) throw new Error(`eval-oneshot needs --runs and --params\n${USAGE}`);
-      const size = flags['image-size'] === undefined ? undefined : num(flags, 'image-size', 105);
-      await runOneshot(resolve(runs), resolve(params), size, str(flags, 'json'));
+      const size = flags['image-size'] === undefined ? undefined : count(flags, 'image-size', 105);
+      await runOneshot(resolve(text(flags, 'runs')!), resolve(text(flags, 'params')!), size, text(flags, 'json'));
       break;
     }
     case 'make-oneshot-runs': {
-      const alphabets = str(flags, 'alphabets');
-      if (!alphabets) throw new Error(`make-oneshot-runs needs --alphabets\n${USAGE}`);
-      const out = resolve(str(flags, 'out') ?? 'out/oneshot-runs');
+      const out = resolve(text(flags, 'out') ?? 'out/oneshot-runs');
       mkdirSync(join(out, '..'), { recursive: true });
-      await makeOneshotRuns({ alphabetDirs: alphabetDirs(resolve(alphabets)), outDir: out, runs: num(flags, 'runs', 20), seed: num(flags, 'seed', 1) });
+      await makeOneshotRuns({ alphabetDirs: alphabetDirs(resolve(text(flags, 'alphabets')!)), outDir: out, runs: count(flags, 'runs', 20), seed: count(flags, 'seed', 1) });
       console.log(`one-shot runs written to ${out}`);
       break;
     }
-    default:
-      console.log(USAGE);
-      if (command && command !== 'help' && command !== '--help') process.exitCode = 2;
   }
 }
 
@@ -161,4 +325,3 @@ if (process.argv[1] && resolve(process.argv[1]) === resolve(new URL(import.meta.
     process.exitCode = 1;
   });
 }
-

@@ -1,5 +1,6 @@
 // The compile pipeline, readable top to bottom:
-//   trace → simplify → cse → dce → (autodiff → simplify → cse → dce) → fuse → planMemory → emit
+//   trace → simplify → cse → dce → (autodiff → simplify → cse → dce) → lower → fuse → planMemory → emit
+// (lower expands the composites the trace kept whole for autodiff to use their own gradient rules)
 // compileGraph() turns one Graph into a Plan; compileFunction() is the user-level API that traces
 // a function per input signature, runs forward (and backward) plans, and records ONE tape entry.
 import { anomalyDetection, isRecording } from '../ndarray/autograd.js';
@@ -19,6 +20,7 @@ import { Graph, Node } from '../graph/ir.js';
 import { planMemory, storageRoot } from '../graph/memory.js';
 import { cse } from '../graph/passes/cse.js';
 import { dce } from '../graph/passes/dce.js';
+import { lowerComposites } from '../graph/passes/lower.js';
 import { simplify } from '../graph/passes/simplify.js';
 import { getOp } from '../graph/registry.js';
 import { traceFull, type TraceFn, type ValueSpec } from '../graph/trace.js';
@@ -65,7 +67,8 @@ function materializeOutputs(graph: Graph): Graph {
 export function compileGraph(graph: Graph, opts: { name?: string; write?: Write; fuse?: FuseOptions; reuse?: boolean } = {}): Plan {
   const name = opts.name ?? 'graph';
   const write = opts.write === undefined ? dumper(name) : opts.write;
-  const g = materializeOutputs(graph);
+  const lowered = lowerComposites(graph);
+  const g = materializeOutputs(lowered === graph ? graph : optimize(lowered));
   dumpGraph(write, '4_final.txt', g);
   const groups = fuse(g, opts.fuse);
   write?.('5_groups.txt', formatGroups(groups));
@@ -126,7 +129,7 @@ export function compileFunction(fn: TraceFn, opts: CompileOptions = {}): Compile
   const traced = (specs: ValueSpec[], sig: string) => {
     let t = traces.get(sig);
     if (!t) {
-      const raw = traceFull(fn, specs, undefined, name);
+      const raw = traceFull(fn, specs, undefined, name, { keepComposites: true });
       t = { graph: optimize(raw.graph, dumper(`${name}_trace`)), paramKeys: raw.paramKeys };
       // Traces are host memory only, but a stream of new shapes must not grow them forever.
       if (traces.size >= 4 * maxSignatures) traces.delete(traces.keys().next().value!);

@@ -139,12 +139,20 @@ export const conv2dBackwardWeightReference: Reference = ([x, dy], attrs, outShap
 interface PoolWindow {
   /** In-bounds input offsets of the window in row-major order (within one channel plane). */
   cells: number[];
+  /** What an average divides by: the window up to the padded input's edge, or only its cells. */
+  count: number;
 }
 
+/**
+ * MXNet's pool.h windows: window (i, j) starts at (i·sh − ph, j·sw − pw) and ends kernel later but
+ * not past the padded input (with ceilMode the last ones would); countIncludePad (default) counts
+ * the padding it covers, else only the cells inside the input.
+ */
 function poolWindows(x: Shape, y: Shape, attrs: Attrs): { windows: PoolWindow[]; planes: number; H: number; W: number } {
   const [kh, kw] = pair(attrs.kernel, 1);
   const [sh, sw] = pair(attrs.stride, 1);
   const [ph, pw] = pair(attrs.pad, 0);
+  const includePad = attrs.countIncludePad !== false;
   const [H, W, OH, OW] = [x[2], x[3], y[2], y[3]];
   const windows: PoolWindow[] = [];
   for (let i = 0; i < OH; i++) {
@@ -157,16 +165,18 @@ function poolWindows(x: Shape, y: Shape, attrs: Attrs): { windows: PoolWindow[];
           if (ih >= 0 && ih < H && iw >= 0 && iw < W) cells.push(ih * W + iw);
         }
       }
-      windows.push({ cells });
+      const h0 = i * sh - ph;
+      const w0 = j * sw - pw;
+      const padded = (Math.min(h0 + kh, H + ph) - h0) * (Math.min(w0 + kw, W + pw) - w0);
+      windows.push({ cells, count: includePad ? padded : cells.length });
     }
   }
   return { windows, planes: x[0] * x[1], H, W };
 }
 
-/** Max ignores padding; avg divides by the full window (MXNet's count_include_pad). */
+/** Max ignores padding; avg divides by the window's count (MXNet's count_include_pad by default). */
 export const pool2dReference: Reference = ([x], attrs, outShape) => {
   const { windows, planes, H, W } = poolWindows(x.shape, outShape, attrs);
-  const [kh, kw] = pair(attrs.kernel, 1);
   const isMax = (attrs.poolType ?? 'max') === 'max';
   const out = new Float32Array(planes * windows.length);
   for (let p = 0; p < planes; p++) {
@@ -176,7 +186,7 @@ export const pool2dReference: Reference = ([x], attrs, outShape) => {
         const v = x.data[p * H * W + cell];
         acc = isMax ? (v > acc ? v : acc) : acc + v;
       }
-      out[p * windows.length + k] = isMax ? acc : acc / (kh * kw);
+      out[p * windows.length + k] = isMax ? acc : acc / win.count;
     });
   }
   return out;
@@ -185,14 +195,13 @@ export const pool2dReference: Reference = ([x], attrs, outShape) => {
 /** Max sends each window's gradient to its first maximal element; avg spreads it evenly. */
 export const pool2dBackwardReference: Reference = ([x, , dy], attrs, outShape) => {
   const { windows, planes, H, W } = poolWindows(outShape, dy.shape, attrs);
-  const [kh, kw] = pair(attrs.kernel, 1);
   const isMax = (attrs.poolType ?? 'max') === 'max';
   const dx = new Float32Array(planes * H * W);
   for (let p = 0; p < planes; p++) {
     windows.forEach((win, k) => {
       const d = dy.data[p * windows.length + k];
       if (!isMax) {
-        for (const cell of win.cells) dx[p * H * W + cell] += d / (kh * kw);
+        for (const cell of win.cells) dx[p * H * W + cell] += d / win.count;
         return;
       }
       let best = -1;

@@ -1,5 +1,6 @@
 // Symbolic reverse-mode differentiation: walks the forward graph backwards applying each op's
-// registry gradient through `vjp` (the function the eager tape uses), then decides which forward
+// registry gradient through `vjp` (the function the eager tape uses; a composite the trace kept
+// whole is differentiated by its own rule, not through its parts), then decides which forward
 // values the backward graph recomputes (cheap elementwise/view chains) and which it reads as
 // values SAVED by the forward plan (reductions, kernels, gathers, random sources).
 import { withOrigin } from '../base/errors.js';
@@ -31,14 +32,15 @@ function cheapness(): (n: Node) => boolean {
     const known = reachesKernel.get(n);
     if (known !== undefined) return known;
     const kind = n.isLeaf ? 'leaf' : getOp(n.op).kind;
-    const r = kind === 'kernel' || ((kind === 'elementwise' || kind === 'view') && n.inputs.some(fromKernel));
+    const r = kind === 'kernel' || ((kind === 'elementwise' || kind === 'view' || kind === 'composite') && n.inputs.some(fromKernel));
     reachesKernel.set(n, r);
     return r;
   };
   return (n) => {
     if (n.isLeaf) return true;
     const kind = getOp(n.op).kind;
-    // A view costs nothing to redo, and saving its root instead keeps one buffer per value.
+    // A view costs nothing to redo, and saving its root instead keeps one buffer per value. A
+    // composite kept whole (it has its own gradient rule) may hide a reduction: it is saved.
     return kind === 'view' || (kind === 'elementwise' && !fromKernel(n));
   };
 }

@@ -98,6 +98,11 @@ export interface KernelOp extends OpBase {
 export interface ViewOp extends OpBase {
   kind: 'view';
 }
+/**
+ * An op written as other ops. Without `grad` it is differentiated through its parts; with one
+ * (softrelu's sigmoid), the eager tape and autodiff apply that rule instead, which is exact where
+ * the parts' rules are not (relu and |x| give 0 at 0, softrelu's derivative there is 1/2).
+ */
 export interface CompositeOp extends OpBase {
   kind: 'composite';
   decompose: <T extends Shaped>(F: Ops<T>, x: readonly T[], attrs: Attrs) => T;

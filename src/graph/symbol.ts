@@ -1,6 +1,8 @@
 // The symbolic value of traced code (MXNet's Symbol): wraps an IR Node. `sym` is derived from
 // the registry like `nd`: shapes and dtypes are inferred at trace time, numbers become scalar
-// constants and composite ops are expanded through their decompositions.
+// constants and composite ops are expanded through their decompositions — except, while a trace
+// keeps them (keepingComposites), composites with their own gradient rule: those stay one node
+// until autodiff has applied that rule, and passes/lower.ts expands them before fusion.
 import { currentOrigin } from '../base/errors.js';
 import { Node } from './ir.js';
 import { inferShape, outputDType, type OpDef, type OpSignatures } from './registry.js';
@@ -44,9 +46,23 @@ export function constantNode(v: number): Node {
   return new Node('constant', [], {}, [], 'float32', currentOrigin(), '', v);
 }
 
+let keepComposites = false;
+
+/** Runs fn with composites that have a gradient rule kept as single nodes (true) or expanded (false). */
+export function keepingComposites<R>(keep: boolean, fn: () => R): R {
+  const saved = keepComposites;
+  keepComposites = keep;
+  try {
+    return fn();
+  } finally {
+    keepComposites = saved;
+  }
+}
+
 /** Builds one node for an op application; composites expand into their parts. */
 export function applySymbolic(op: OpDef, raw: readonly (Symbol | number | null)[], attrs: Attrs): Symbol {
-  if (op.kind === 'composite') {
+  const kept = op.kind === 'composite' && keepComposites && op.grad !== undefined && !raw.includes(null);
+  if (op.kind === 'composite' && !kept) {
     const xs = raw.map((x) => (typeof x === 'number' ? new Symbol(constantNode(x)) : x)) as Symbol[];
     const out = op.decompose(sym, xs, attrs);
     if (!xs.includes(out)) out.producer = op.name;

@@ -2,7 +2,7 @@
 // read while tracing (Parameter.data()) become param nodes through currentTrace().
 import { withOrigin } from '../base/errors.js';
 import { Graph, Node } from './ir.js';
-import { Symbol, sym } from './symbol.js';
+import { keepingComposites, Symbol, sym } from './symbol.js';
 import type { OpSignatures } from './registry.js';
 import type { DType, Shape } from '../base/types.js';
 
@@ -32,7 +32,17 @@ export function currentTrace(): TraceContext | null {
 
 export type TraceFn = (F: OpSignatures<Symbol>, ...inputs: Symbol[]) => Symbol | readonly Symbol[];
 
-export function traceFull(fn: TraceFn, inputs: readonly ValueSpec[], params?: ReadonlyMap<object, ValueSpec>, origin = ''): Traced {
+export interface TraceOptions {
+  /**
+   * Keep composites that have their own gradient rule (softrelu…) as single nodes, for autodiff
+   * to apply that rule; the graph must then go through passes/lower.ts before fusion or the CPU
+   * evaluator. Default false: every composite is expanded into its parts.
+   */
+  keepComposites?: boolean;
+}
+
+export function traceFull(fn: TraceFn, inputs: readonly ValueSpec[], params?: ReadonlyMap<object, ValueSpec>, origin = '',
+  opts: TraceOptions = {}): Traced {
   const inputNodes = inputs.map((s, i) => new Node('input', [], {}, s.shape, s.dtype, origin, s.name || `x${i}`));
   const paramNodes = new Map<object, Node>();
   for (const [k, s] of params ?? []) paramNodes.set(k, new Node('param', [], {}, s.shape, s.dtype, origin, s.name));
@@ -48,7 +58,7 @@ export function traceFull(fn: TraceFn, inputs: readonly ValueSpec[], params?: Re
   current = ctx;
   let out: Symbol | readonly Symbol[];
   try {
-    const run = () => fn(sym, ...inputNodes.map((n) => new Symbol(n)));
+    const run = () => keepingComposites(opts.keepComposites ?? false, () => fn(sym, ...inputNodes.map((n) => new Symbol(n))));
     out = origin ? withOrigin(origin, run) : run();
   } finally {
     current = saved;

@@ -8,7 +8,7 @@ import { sizeOf, type Attrs } from '../base/types.js';
 import { vjp } from '../graph/vjp.js';
 import { enqueue } from '../runtime/executor.js';
 import { Storage } from '../runtime/storage.js';
-import { isRecording } from './autograd.js';
+import { isRecording, isTraining } from './autograd.js';
 import { buildNamespace, installMethods } from '../graph/namespace.js';
 import { nextSeq, runBackward } from './tape.js';
 import { hooks, Tensor } from './tensor.js';
@@ -85,8 +85,14 @@ function applyEager(op: OpDef, raw: readonly (Tensor | number | null)[], attrs: 
   for (const x of raw) if (isTensor(x) && x.isDisposed) x.assertAlive(`\`${op.name}\`${currentOrigin() ? ` (${currentOrigin()})` : ''}`);
   if (op.kind === 'composite') {
     const xs = raw.map((x) => (typeof x === 'number' ? scalarTensor(x) : x)) as Tensor[];
-    const out = op.decompose(nd, xs, attrs);
-    if (!xs.includes(out)) out.producer = op.name;
+    // A composite with its own gradient rule runs its parts unrecorded and is recorded as one
+    // entry, so that backward applies that rule rather than the parts' (exact at their kinks).
+    const whole = op.grad !== undefined && isRecording() && xs.some((x) => isTensor(x) && x.requiresGrad);
+    const out = whole ? pause(() => op.decompose(nd, xs, attrs), { trainMode: isTraining() }) : op.decompose(nd, xs, attrs);
+    if (!xs.includes(out)) {
+      out.producer = op.name;
+      if (whole) record(op, xs, out, attrs);
+    }
     return out;
   }
   const inputs = raw.map((x) => {

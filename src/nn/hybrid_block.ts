@@ -3,13 +3,50 @@
 // hybridize() marks the tree; the switch to a compiled graph happens in one place,
 // HybridBlock._runHybridized, which feeds tracedFunction() — `(F, ...inputs, ...params) =>
 // outputs` — to the registered compiler. Until one is registered, hybridized blocks run eagerly.
+// Arguments left out (null or undefined, e.g. a loss without sampleWeight) are compiled as absent
+// inputs, as MXNet 1.9.1 compiles None; any call that still runs eagerly warns once, saying why.
 import { checkOptions } from '../base/options.js';
 import type { Ops } from '../graph/registry.js';
-import { currentTrace } from '../graph/trace.js';
+import { currentTrace, traceFull } from '../graph/trace.js';
 import type { DType } from '../base/types.js';
 import { nd, Tensor } from '../ndarray/index.js';
 import { Block, hybridizeArgs, summaryActive, type BlockOptions, type HybridizeOptions } from './block.js';
 import { withParamValues, type Parameter } from './parameter.js';
+
+/** A process warning with a code in Node (listeners see it), console.warn elsewhere (the browser build). */
+export function emitWarning(message: string, code: string): void {
+  const proc = (globalThis as { process?: { emitWarning?: (m: string, o: { code: string }) => void } }).process;
+  if (typeof proc?.emitWarning === 'function') proc.emitWarning(message, { code });
+  else console.warn(`webgluon (${code}): ${message}`);
+}
+
+const warnedEager = new Set<string>();
+/** Warns once per block class and reason that a hybridized call ran eagerly. */
+function warnEager(block: object, reason: string): void {
+  const name = block.constructor.name;
+  const key = `${name}\u0000${reason}`;
+  if (warnedEager.has(key)) return;
+  warnedEager.add(key);
+  emitWarning(`hybridized ${name} ran eagerly (not compiled): ${reason}`, 'WEBGLUON_HYBRID_EAGER');
+}
+
+/**
+ * Which arguments of a call are tensors (T) and which are left out (n: null, u: undefined): the
+ * compiled graph takes the tensors; the left-out ones are passed to hybridForward as they came.
+ */
+type ArgLayout = string;
+function expandArgs(layout: ArgLayout, tensors: readonly unknown[]): unknown[] {
+  let k = 0;
+  return [...layout].map((c) => (c === 'T' ? tensors[k++] : c === 'n' ? null : undefined));
+}
+function describeArg(v: unknown): string {
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'object' && v !== null) return `a ${v.constructor?.name ?? 'object'}`;
+  return `${typeof v} ${String(v)}`;
+}
+
+/** Set while a dry trace infers the shapes of deferred parameters (see HybridBlock._inferShapes). */
+let inferringShapes = false;
 
 /**
  * The `F` a hybridForward receives: the op namespace over tensors. While a hybridized block is
@@ -122,7 +159,8 @@ export function registerHybridCompiler(c: HybridCompiler | null): void {
 export class HybridBlock<In extends unknown[] = [Tensor], Out = Tensor> extends Block<In, Out> {
   protected _hybridized = false;
   protected _hybridOpts: HybridizeOptions = {};
-  private _compiled: ((inputs: readonly Tensor[], params: readonly Tensor[]) => unknown) | null = null;
+  /** One compiled function per argument layout (which arguments were left out); null before the first. */
+  private _compiled: Map<ArgLayout, (inputs: readonly Tensor[], params: readonly Tensor[]) => unknown> | null = null;
   /** Input shapes and dtypes of the last top-level forward() call (what export() traces). */
   _lastInputs: InputSpec[] | null = null;
 
@@ -150,13 +188,19 @@ export class HybridBlock<In extends unknown[] = [Tensor], Out = Tensor> extends 
 
   override forward(...args: In): Out {
     const F = currentF;
-    if (F) return this.hybridForward(F, ...args);
+    if (F) {
+      if (inferringShapes) this._finishDeferred(args);
+      return this.hybridForward(F, ...args);
+    }
     if (args.length && args.every((a) => a instanceof Tensor)) this._lastInputs = (args as Tensor[]).map((t) => ({ shape: [...t.shape], dtype: t.dtype }));
     this._finishDeferred(args);
     if (this._hybridized && compiler && !summaryActive()) {
-      const out = this._runHybridized(args);
+      const run = this._runHybridized(args);
       // The compiled graph returns what hybridForward returned when it was traced.
-      if (out !== undefined) return out as Out;
+      if (run.ran) return run.out as Out;
+      const out = this.hybridForward(nd, ...args);
+      warnEager(this, run.reason);
+      return out;
     }
     return this.hybridForward(nd, ...args);
   }
@@ -168,27 +212,83 @@ export class HybridBlock<In extends unknown[] = [Tensor], Out = Tensor> extends 
     for (const p of own) if (!p.isInitialized && p.hasDeferredInit) p._finishDeferredInit(p.shape);
   }
 
-  /** The block's forward as `(F, ...inputs, ...params) => outputs` (for the compiler). */
-  tracedFunction(): TracedFunction {
+  /**
+   * The block's forward as `(F, ...inputs, ...params) => outputs` (for the compiler). With a
+   * layout, the inputs are the call's tensors only and the left-out arguments are put back.
+   */
+  tracedFunction(layout?: ArgLayout): TracedFunction {
     const params = [...this.collectParams()];
     const fn = (F: F, ...values: unknown[]) => {
       const n = values.length - params.length;
       const map = new Map<Parameter, unknown>(params.map(([, p], i) => [p, values[n + i]]));
-      return withF(F, () => withParamValues(map, () => this.hybridForward(F, ...(values.slice(0, n) as In))));
+      const inputs = layout === undefined ? values.slice(0, n) : expandArgs(layout, values.slice(0, n));
+      return withF(F, () => withParamValues(map, () => this.hybridForward(F, ...(inputs as In))));
     };
     return { params, fn };
   }
 
   /**
-   * The one place where hybridized blocks leave eager mode. Returns undefined (run eagerly)
-   * while some parameter is uninitialized, e.g. the first call completes deferred init.
+   * The one place where hybridized blocks leave eager mode: compiles (once per layout of left-out
+   * arguments) and runs. Parameters of unknown shape are first given their shapes by a dry trace,
+   * so even the first call is compiled. Says why when the call must run eagerly instead.
    */
-  private _runHybridized(args: unknown[]): unknown {
-    if (!args.every((a) => a instanceof Tensor)) return undefined;
-    const params = [...this.collectParams().values()];
-    if (!params.every((p) => p.isInitialized)) return undefined;
-    if (!this._compiled) this._compiled = compiler!(this, this.tracedFunction(), this._hybridOpts);
-    return this._compiled(args as Tensor[], params.map((p) => p.data()));
+  private _runHybridized(args: unknown[]): { ran: true; out: unknown } | { ran: false; reason: string } {
+    let n = args.length;
+    while (n > 0 && args[n - 1] === undefined) n--;
+    const call = args.slice(0, n);
+    const bad = call.findIndex((a) => !(a instanceof Tensor) && a !== null && a !== undefined);
+    if (bad >= 0) {
+      return { ran: false, reason: `argument ${bad + 1} is ${describeArg(call[bad])}; a compiled graph takes tensors, ` +
+        'and null or undefined for arguments left out (pass numbers as constructor options, or tensors)' };
+    }
+    const layout = call.map((a) => (a instanceof Tensor ? 'T' : a === null ? 'n' : 'u')).join('');
+    const tensors = call.filter((a): a is Tensor => a instanceof Tensor);
+    let params = [...this.collectParams().values()];
+    if (!params.every((p) => p.isInitialized)) {
+      const why = this._inferShapes(layout, tensors);
+      if (why) return { ran: false, reason: why };
+      params = [...this.collectParams().values()];
+      const missing = params.find((p) => !p.isInitialized);
+      if (missing) return { ran: false, reason: `parameter '${missing.name}' is not initialized` };
+    }
+    this._compiled ??= new Map();
+    let compiled = this._compiled.get(layout);
+    if (!compiled) {
+      compiled = compiler!(this, this.tracedFunction(layout), this._hybridOpts);
+      this._compiled.set(layout, compiled);
+    }
+    return { ran: true, out: compiled(tensors, params.map((p) => p.data())) };
+  }
+
+  /**
+   * Completes deferred initialization without running the block: a trace on the call's shapes
+   * in which each block infers its parameters' shapes (inferShape) before it reads them, as the
+   * eager first call would. Returns why it could not (then the call runs eagerly), or null.
+   */
+  private _inferShapes(layout: ArgLayout, tensors: readonly Tensor[]): string | null {
+    const specs = tensors.map((t, i) => ({ shape: t.shape, dtype: t.dtype, name: `x${i}` }));
+    const saved = inferringShapes;
+    inferringShapes = true;
+    try {
+      traceFull((F, ...xs) => {
+        const trace = currentTrace()!;
+        // Initialized parameters are read as graph parameters; the others initialize first.
+        const lazy = new (class extends Map<Parameter, unknown> {
+          override get(p: Parameter): unknown {
+            return p.isInitialized ? trace.paramSymbol(p, p.shape, p.dtype, p.name) : undefined;
+          }
+        })();
+        withAuxUpdates([], () => withF(F as unknown as F, () => withParamValues(lazy, () =>
+          this.hybridForward(F as unknown as F, ...(expandArgs(layout, xs) as In)))));
+        return [];
+      }, specs, undefined, this.constructor.name);
+      return null;
+    } catch (e) {
+      return `its parameters' shapes could not be inferred by tracing (${e instanceof Error ? e.message : String(e)}), ` +
+        'so this call initializes them eagerly';
+    } finally {
+      inferringShapes = saved;
+    }
   }
 
   /**

@@ -1,9 +1,10 @@
 // Losses (MXNet 1.9.1 gluon/loss.py): the same formulas, defaults and per-sample outputs. Each
-// loss returns one value per sample (shape (N,)): the mean over all non-batch axes.
+// loss returns one value per sample (shape (N,)): the mean over the non-batch axes (KLDivLoss and
+// TripletLoss sum them, as 1.9.1 does). docs/mxnet-differences.md lists where webgluon differs.
 import { ArgumentError, ShapeError, WebgluonError, currentOrigin } from '../base/errors.js';
 import { checkNumber, checkOptions } from '../base/options.js';
 import { Tensor } from '../ndarray/index.js';
-import { HybridBlock, type F } from './hybrid_block.js';
+import { emitWarning, HybridBlock, type F } from './hybrid_block.js';
 
 type T = Tensor;
 
@@ -155,9 +156,9 @@ function warnDoubleActivation(loss: string, pred: unknown, activations: readonly
   const producer = (pred as { producer?: string | null } | null)?.producer;
   if (!producer || !activations.includes(producer) || warned.has(loss)) return;
   warned.add(loss);
-  process.emitWarning(`${loss} applies ${activations[0]} itself, but its input already came out of \`${producer}\`: ` +
+  emitWarning(`${loss} applies ${activations[0]} itself, but its input already came out of \`${producer}\`: ` +
     `the activation is applied twice and training will not converge as expected. Remove the last activation ` +
-    `of the network, or pass { ${option}: true }.`, { code: 'WEBGLUON_DOUBLE_ACTIVATION' });
+    `of the network, or pass { ${option}: true }.`, 'WEBGLUON_DOUBLE_ACTIVATION');
 }
 
 export class SigmoidBinaryCrossEntropyLoss extends Loss<[pred: Tensor, label: Tensor, sampleWeight?: Tensor | null, posWeight?: Tensor | null]> {
@@ -224,7 +225,11 @@ export interface KLDivOptions extends LossOptions {
   fromLogits?: boolean;
   axis?: number;
 }
-/** label · (log(label + 1e-12) − pred), pred being log-probabilities (fromLogits) or logits. */
+/**
+ * Σ label · (log(label + 1e-12) − pred) over the non-batch axes, pred being log-probabilities
+ * (fromLogits) or logits. MXNet 1.9.1 sums here, where 1.8 and 2.0 take the mean: webgluon
+ * follows 1.9.1 (the mean is this divided by the number of values per sample).
+ */
 export class KLDivLoss extends Loss<WeightedLossInputs> {
   readonly fromLogits: boolean;
   readonly axis: number;
@@ -237,7 +242,7 @@ export class KLDivLoss extends Loss<WeightedLossInputs> {
     if (!this.fromLogits) warnDoubleActivation(this.constructor.name, pred, ['softmax', 'logSoftmax'], 'fromLogits');
     const logp = this.fromLogits ? pred : F.logSoftmax(pred, this.axis);
     const loss = F.mul(label, F.sub(F.log(F.add(label, 1e-12)), logp));
-    return this._mean(F, this._applyWeighting(F, loss, this._weight, sampleWeight));
+    return sumExceptBatch(F, this._applyWeighting(F, loss, this._weight, sampleWeight), this._batchAxis);
   }
 }
 
@@ -290,10 +295,16 @@ export class SquaredHingeLoss extends Loss<WeightedLossInputs> {
   }
 }
 
-/** log(1 + exp(−pred·label)) computed stably; labels ±1 ('signed') or 0/1 ('binary'). */
 export interface LogisticOptions extends LossOptions {
+  /** 'signed' (default): labels ±1; 'binary': labels 0/1. */
   labelFormat?: 'signed' | 'binary';
 }
+/**
+ * Logistic loss, MXNet's stable form relu(x) − x·z + softrelu(−|x|), where z is the label as a
+ * probability: (label + 1)/2 for 'signed' labels (±1), the label itself for 'binary' (0/1). For
+ * those labels it equals log(1 + exp(−x·label)); written this way it is linear in the label, so
+ * soft labels in between get MXNet's values and gradients.
+ */
 export class LogisticLoss extends Loss<WeightedLossInputs> {
   readonly labelFormat: 'signed' | 'binary';
   constructor(opts: LogisticOptions = {}) {
@@ -304,10 +315,9 @@ export class LogisticLoss extends Loss<WeightedLossInputs> {
     }
   }
   override hybridForward(F: F, pred: T, label: T, sampleWeight?: T | null): T {
-    let l = reshapeLike(F, label, pred);
-    if (this.labelFormat === 'binary') l = F.sub(F.mul(l, 2), 1);
-    const z = F.mul(pred, l);
-    const loss = F.add(F.relu(F.neg(z)), F.softrelu(F.neg(F.abs(z))));
+    let z = reshapeLike(F, label, pred);
+    if (this.labelFormat === 'signed') z = F.mul(F.add(z, 1), 0.5);
+    const loss = F.add(F.sub(F.relu(pred), F.mul(pred, z)), F.softrelu(F.neg(F.abs(pred))));
     return this._mean(F, this._applyWeighting(F, loss, this._weight, sampleWeight));
   }
 }
@@ -379,5 +389,49 @@ export class CosineEmbeddingLoss extends Loss<[input1: Tensor, input2: Tensor, l
     const lossB = F.maximum(0, F.mul(F.equal(y, -1), F.sub(cos, this.margin)));
     const loss = F.reshape(F.add(lossA, lossB), [-1]);
     return this._applyWeighting(F, loss, this._weight, sampleWeight == null ? null : F.reshape(sampleWeight, [-1]));
+  }
+}
+
+export interface SDMLOptions extends LossOptions {
+  /** Probability mass spread over the other rows of the batch (MXNet's smoothing_parameter, 0.3); in [0, 1). */
+  smoothingParameter?: number;
+}
+/**
+ * Batch-wise Smoothed Deep Metric Learning (MXNet 1.9.1's SDMLLoss; Bonadiman et al. 2019):
+ * x1 and x2 are (batch, dim) with x1[i] and x2[i] a positive pair and every other row a negative.
+ * Per row i: KL(labels_i ‖ softmax_j(−‖x1_i − x2_j‖²)), with labels 1 − s on the diagonal and
+ * s/(batch − 1) elsewhere, summed over j (MXNet's KLDivLoss from log-probabilities). `weight`
+ * (default 1) scales the result; MXNet stores it and never applies it.
+ */
+export class SDMLLoss extends Loss<[x1: Tensor, x2: Tensor]> {
+  readonly smoothingParameter: number;
+  constructor(opts: SDMLOptions = {}) {
+    lossOptions(new.target.name, opts, ['smoothingParameter']);
+    super(opts.weight === undefined ? 1 : opts.weight, opts.batchAxis ?? 0);
+    const where = this.constructor.name;
+    this.smoothingParameter = checkNumber(`${where} smoothingParameter`, opts.smoothingParameter ?? 0.3, { min: 0, max: 1, maxOpen: true });
+    if (this._batchAxis !== 0) throw new ArgumentError(`${where} takes (batch, dim) inputs: batchAxis must be 0, got ${this._batchAxis}`);
+  }
+  override hybridForward(F: F, x1: T, x2: T): T {
+    const same = x1.shape.length === 2 && x2.shape.length === 2 && x1.shape[0] === x2.shape[0] && x1.shape[1] === x2.shape[1];
+    if (!same || x1.shape[0] < 2) {
+      throw new ShapeError('SDMLLoss', currentOrigin(), same
+        ? 'needs a batch of at least 2 pairs: the other rows of the batch are the negatives'
+        : 'expects x1 and x2 of the same shape (batch, dim)', [x1.shape, x2.shape], ['x1', 'x2']);
+    }
+    const batch = x1.shape[0];
+    const s = this.smoothingParameter;
+    const off = s / (batch - 1);
+    // The labels are a constant matrix (1 − s on the diagonal, `off` elsewhere), so the KL sum
+    // Σ_j L_ij·(log(L_ij + 1e-12) − logp_ij) splits into a constant, the row sum of logp and the
+    // diagonal logp_ii, which needs no identity matrix: logp_ii = −d_ii − logΣ_j exp(−d_ij).
+    const entropy = (1 - s) * Math.log(1 - s + 1e-12) + (batch - 1) * off * Math.log(off + 1e-12);
+    const negDist = F.neg(F.sum(F.square(F.sub(F.expandDims(x1, 1), F.expandDims(x2, 0))), 2));
+    const logp = F.logSoftmax(negDist, 1);
+    // −d_ij − logp_ij is the row's log-sum-exp, the same for every j.
+    const logSumExp = F.mean(F.sub(negDist, logp), 1);
+    const logpDiagonal = F.neg(F.add(F.sum(F.square(F.sub(x1, x2)), 1), logSumExp));
+    const loss = F.sub(F.sub(entropy, F.mul(F.sum(logp, 1), off)), F.mul(logpDiagonal, 1 - s - off));
+    return this._applyWeighting(F, loss, this._weight, null);
   }
 }

@@ -1,9 +1,12 @@
-// Ops defined as compositions of other registry ops: they fuse and differentiate through their
-// parts, so none needs its own kernel or gradient (softrelu, softmax, dense and conv layers).
+// Ops defined as compositions of other registry ops: they fuse through their parts, so none needs
+// its own kernel (softrelu, softmax, dense and conv layers). They differentiate through their parts
+// too, except where a part's rule is wrong at a point the whole is smooth: softrelu, softsign and
+// log1p carry their exact derivative (relu and |x| give 0 at 0, softrelu's slope there is 1/2).
 import { ShapeError, currentOrigin } from '../base/errors.js';
 import { defineOp, type In, type Ops, type Shaped } from '../graph/registry.js';
 import { normalizeAxis } from '../graph/shape.js';
 import type { Attrs, Shape } from '../base/types.js';
+import { poolShape } from './nn_kernels.js';
 
 export type ActType = 'relu' | 'sigmoid' | 'tanh' | 'softrelu' | 'softsign';
 
@@ -19,19 +22,23 @@ declare module '../graph/registry.js' {
     convolution(x: In<T>, w: In<T>, b?: In<T> | null,
       opts?: { stride?: readonly number[]; pad?: readonly number[] }): T;
     pooling(x: In<T>, opts: { kernel?: readonly number[]; stride?: readonly number[]; pad?: readonly number[];
-      poolType?: 'max' | 'avg'; globalPool?: boolean }): T;
+      poolType?: 'max' | 'avg'; globalPool?: boolean; ceilMode?: boolean; countIncludePad?: boolean }): T;
   }
 }
 
 const same = ([s]: readonly Shape[]) => [...s];
 
 // log(1 + exp(-|x|)) keeps softrelu finite for large |x| where exp(x) alone would overflow.
+// (MXNet's softrelu gradient is 1 − exp(−y), the same sigmoid(x).)
 defineOp({ name: 'softrelu', kind: 'composite', inputs: ['x'], shape: same,
-  decompose: (F, [x]) => F.add(F.relu(x), F.log1p(F.exp(F.neg(F.abs(x))))) });
+  decompose: (F, [x]) => F.add(F.relu(x), F.log1p(F.exp(F.neg(F.abs(x))))),
+  grad: (F, { x: [x], dy }) => [F.mul(dy, F.sigmoid(x))] });
 defineOp({ name: 'softsign', kind: 'composite', inputs: ['x'], shape: same,
-  decompose: (F, [x]) => F.div(x, F.add(1, F.abs(x))) });
+  decompose: (F, [x]) => F.div(x, F.add(1, F.abs(x))),
+  grad: (F, { x: [x], dy }) => [F.div(dy, F.square(F.add(1, F.abs(x))))] });
 defineOp({ name: 'log1p', kind: 'composite', inputs: ['x'], shape: same,
-  decompose: (F, [x]) => F.log(F.add(1, x)) });
+  decompose: (F, [x]) => F.log(F.add(1, x)),
+  grad: (F, { x: [x], dy }) => [F.div(dy, F.add(1, x))] });
 
 function softmaxAxis(s: Shape, attrs: Attrs): number {
   return normalizeAxis('softmax', attrs.axis as number, s.length, s);
@@ -113,12 +120,9 @@ export function convOutShape(x: Shape, w: Shape, attrs: Attrs): number[] {
 
 defineOp({
   name: 'pooling', kind: 'composite', inputs: ['x'],
-  attrs: { kernel: [2, 2], stride: null, pad: [0, 0], poolType: 'max', globalPool: false },
+  attrs: { kernel: [2, 2], stride: null, pad: [0, 0], poolType: 'max', globalPool: false, ceilMode: false, countIncludePad: true },
   shape: ([x], attrs) => poolOutShape(x, poolAttrs(x, attrs)),
-  decompose: (F, [x], attrs) => {
-    const a = poolAttrs(x.shape, attrs);
-    return F.pool2d(x, { kernel: a.kernel, stride: a.stride, pad: a.pad, poolType: a.poolType });
-  },
+  decompose: (F, [x], attrs) => F.pool2d(x, { ...poolAttrs(x.shape, attrs) }),
 });
 
 export interface PoolAttrs {
@@ -126,20 +130,23 @@ export interface PoolAttrs {
   stride: number[];
   pad: number[];
   poolType: 'max' | 'avg';
+  ceilMode: boolean;
+  countIncludePad: boolean;
 }
 function poolAttrs(x: Shape, attrs: Attrs): PoolAttrs {
-  const kernel = attrs.globalPool ? [x[2], x[3]] : [...(attrs.kernel as number[])];
+  if (x.length !== 4) throw new ShapeError('pooling', currentOrigin(), 'expects data (N, C, H, W)', [x]);
+  const global = attrs.globalPool === true;
+  const kernel = global ? [x[2], x[3]] : [...(attrs.kernel as number[])];
   return {
     kernel,
-    stride: attrs.globalPool ? [1, 1] : [...((attrs.stride as number[] | null) ?? kernel)],
-    pad: attrs.globalPool ? [0, 0] : [...(attrs.pad as number[])],
+    stride: global ? [1, 1] : [...((attrs.stride as number[] | null) ?? kernel)],
+    pad: global ? [0, 0] : [...(attrs.pad as number[])],
     poolType: attrs.poolType as 'max' | 'avg',
+    ceilMode: !global && attrs.ceilMode === true,
+    countIncludePad: attrs.countIncludePad !== false,
   };
 }
+/** The pooled shape: pool2d's rule (output size floor or ceil, windows that fit, pad < kernel). */
 export function poolOutShape(x: Shape, a: PoolAttrs): number[] {
-  if (x.length !== 4) throw new ShapeError('pooling', currentOrigin(), 'expects data (N, C, H, W)', [x]);
-  const oh = Math.floor((x[2] + 2 * a.pad[0] - a.kernel[0]) / a.stride[0]) + 1;
-  const ow = Math.floor((x[3] + 2 * a.pad[1] - a.kernel[1]) / a.stride[1]) + 1;
-  if (oh < 1 || ow < 1) throw new ShapeError('pooling', currentOrigin(), 'window is larger than the padded input', [x]);
-  return [x[0], x[1], oh, ow];
+  return poolShape('pooling', x, { ...a }, [x]);
 }

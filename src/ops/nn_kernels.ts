@@ -19,6 +19,10 @@ export interface Pool2dOptions {
   stride?: readonly number[];
   pad?: readonly number[];
   poolType?: 'max' | 'avg';
+  /** Round the output size up (MXNet's pooling_convention 'full', Gluon's ceil_mode); default false. */
+  ceilMode?: boolean;
+  /** Average: divide by the window including padding (MXNet's count_include_pad); default true. */
+  countIncludePad?: boolean;
 }
 
 declare module '../graph/registry.js' {
@@ -211,7 +215,8 @@ defineOp({
 
 // ---- pool2d ----
 
-function poolShape(name: string, x: Shape, attrs: Attrs, shapes: readonly Shape[]): number[] {
+/** The pooled shape, or a ShapeError naming what does not fit (also the `pooling` composite's rule). */
+export function poolShape(name: string, x: Shape, attrs: Attrs, shapes: readonly Shape[]): number[] {
   if (x.length !== 4) throw new ShapeError(name, currentOrigin(), 'expects data (N, C, H, W)', shapes);
   if (attrs.poolType !== 'max' && attrs.poolType !== 'avg') {
     throw new ShapeError(name, currentOrigin(), `poolType must be 'max' or 'avg', got '${String(attrs.poolType)}'`, shapes);
@@ -226,26 +231,47 @@ function poolShape(name: string, x: Shape, attrs: Attrs, shapes: readonly Shape[
     throw new ShapeError(name, currentOrigin(), `pad (${pad.join(', ')}) must be smaller than the kernel (${kernel.join(', ')})`, shapes);
   }
   const [oh, ow] = sweep(name, [x[2], x[3]], kernel, attrs, shapes, ['data']);
-  return [x[0], x[1], oh, ow];
+  if (!attrs.ceilMode) return [x[0], x[1], oh, ow];
+  const stride = pair(name, 'stride', attrs.stride, 1, shapes);
+  const out = [0, 1].map((d) => pooledSize(x[2 + d], kernel[d], stride[d], pad[d], true));
+  // MXNet lets the last window start in the padding past the input, where it holds no value (the
+  // max is then the lowest float, the average 0): refused, as the window is meaningless.
+  for (const d of [0, 1]) {
+    const start = (out[d] - 1) * stride[d] - pad[d];
+    if (start >= x[2 + d]) {
+      throw new ShapeError(name, currentOrigin(), `with ceilMode the last window along ${d ? 'W' : 'H'} would start at ${start}, ` +
+        `past the input's ${x[2 + d]}: it would hold padding only. Use a smaller stride or padding, or ceilMode false`, shapes);
+    }
+  }
+  return [x[0], x[1], out[0], out[1]];
 }
 
-const poolAttrs = { kernel: undefined, stride: [1, 1], pad: [0, 0], poolType: 'max' };
+/** MXNet's pooled size: 1 + (size + 2·pad − kernel) / stride, rounded down ('valid') or up ('full'). */
+export function pooledSize(size: number, kernel: number, stride: number, pad: number, ceil: boolean): number {
+  const span = (size + 2 * pad - kernel) / stride;
+  return 1 + (ceil ? Math.ceil(span) : Math.floor(span));
+}
+
+const poolAttrs = { kernel: undefined, stride: [1, 1], pad: [0, 0], poolType: 'max', ceilMode: false, countIncludePad: true };
 
 defineOp({
   name: 'pool2d', kind: 'kernel', inputs: ['x'], attrs: poolAttrs, dtype: floatOnly('pool2d'),
   shape: (shapes, attrs) => poolShape('pool2d', shapes[0], attrs, shapes),
   kernel: pool2dKernel,
   cpu: pool2dReference,
-  // The average divides by the whole window, padding included (MXNet's count_include_pad).
+  // The average divides by the window, padding included unless countIncludePad is false.
   onnx: (g, { inputs: [x], attrs }) => {
-    const window = { kernel_shape: pair('pool2d', 'kernel', attrs.kernel, 1, [x.shape]), ...onnxWindow(attrs, [x.shape]) };
+    const window = {
+      kernel_shape: pair('pool2d', 'kernel', attrs.kernel, 1, [x.shape]), ...onnxWindow(attrs, [x.shape]),
+      ...(attrs.ceilMode ? { ceil_mode: 1 } : {}),
+    };
     return attrs.poolType === 'avg'
-      ? g.node('AveragePool', [x.name], { ...window, count_include_pad: 1 })
+      ? g.node('AveragePool', [x.name], { ...window, count_include_pad: attrs.countIncludePad === false ? 0 : 1 })
       : g.node('MaxPool', [x.name], window);
   },
   grad: (F, { x: [x], y, dy }, attrs) => [F.pool2dBackward(x, y, dy, {
     kernel: attrs.kernel as number[], stride: attrs.stride as number[], pad: attrs.pad as number[],
-    poolType: attrs.poolType as 'max' | 'avg',
+    poolType: attrs.poolType as 'max' | 'avg', ceilMode: attrs.ceilMode === true, countIncludePad: attrs.countIncludePad !== false,
   })],
 });
 

@@ -9,6 +9,8 @@ export interface PoolGeometry {
   planes: number; H: number; W: number; OH: number; OW: number;
   KH: number; KW: number; SH: number; SW: number; PH: number; PW: number;
   isMax: boolean;
+  /** Average: the divisor counts padding (MXNet's count_include_pad, the default). */
+  countIncludePad: boolean;
 }
 
 function pair(v: Attrs[string], fallback: number): [number, number] {
@@ -22,7 +24,34 @@ export function poolGeometry(x: Shape, y: Shape, attrs: Attrs): PoolGeometry {
   const [KH, KW] = pair(attrs.kernel, 1);
   const [SH, SW] = pair(attrs.stride, 1);
   const [PH, PW] = pair(attrs.pad, 0);
-  return { planes: x[0] * x[1], H: x[2], W: x[3], OH: y[2], OW: y[3], KH, KW, SH, SW, PH, PW, isMax: attrs.poolType !== 'avg' };
+  return {
+    planes: x[0] * x[1], H: x[2], W: x[3], OH: y[2], OW: y[3], KH, KW, SH, SW, PH, PW,
+    isMax: attrs.poolType !== 'avg', countIncludePad: attrs.countIncludePad !== false,
+  };
+}
+
+/**
+ * The average's divisor when it is the same for every window, else null. As MXNet's pool.h: a
+ * window starting at h0 = o·S − P ends at min(h0 + K, H + P) (ceilMode's last windows may end
+ * past the padded input), and counts the padding it covers unless countIncludePad is false.
+ */
+export function constantWindowCount(g: PoolGeometry): number | null {
+  const overflows = (O: number, S: number, K: number, P: number, size: number) => (O - 1) * S - P + K > size + P;
+  const touchesPadding = (O: number, S: number, K: number, P: number, size: number) => P > 0 || (O - 1) * S + K > size;
+  const varies = g.countIncludePad
+    ? overflows(g.OH, g.SH, g.KH, g.PH, g.H) || overflows(g.OW, g.SW, g.KW, g.PW, g.W)
+    : touchesPadding(g.OH, g.SH, g.KH, g.PH, g.H) || touchesPadding(g.OW, g.SW, g.KW, g.PW, g.W);
+  return varies ? null : g.KH * g.KW;
+}
+
+/** WGSL f32 expression of the average's divisor for the window starting at (h0, w0) (i32 expressions). */
+function windowCount(g: PoolGeometry, h0: string, w0: string): string {
+  const constant = constantWindowCount(g);
+  if (constant !== null) return f32(constant);
+  const extent = (start: string, K: number, size: number, P: number) => g.countIncludePad
+    ? `(min(${start} + ${K}i, ${size + P}i) - ${start})`
+    : `(min(${start} + ${K}i, ${size}i) - max(${start}, 0i))`;
+  return `f32(${extent(h0, g.KH, g.H, g.PH)} * ${extent(w0, g.KW, g.W, g.PW)})`;
 }
 
 const WG = 64;
@@ -37,7 +66,7 @@ function header(count: number): string[] {
   ];
 }
 
-/** Max skips padding (MXNet pads with −∞); avg divides by the whole window (count_include_pad). */
+/** Max skips padding (MXNet pads with −∞); avg divides by the window's count (see constantWindowCount). */
 export const pool2dKernel: KernelTemplate = (ctx) => {
   const g = poolGeometry(ctx.inShapes[0], ctx.outShape, ctx.attrs);
   const count = g.planes * g.OH * g.OW;
@@ -59,7 +88,7 @@ export const pool2dKernel: KernelTemplate = (ctx) => {
     g.isMax ? `      acc = select(acc, x, x > acc);` : `      acc += x;`,
     `    }`,
     `  }`,
-    `  out0[i] = epilogue(${g.isMax ? 'acc' : `acc / ${f32(g.KH * g.KW)}`}, i);`,
+    `  out0[i] = epilogue(${g.isMax ? 'acc' : `acc / ${windowCount(g, 'h0', 'w0')}`}, i);`,
     `}`,
   ];
   return { body: body.join('\n'), workgroups: dispatchGroups(Math.ceil(count / WG)) };
@@ -68,7 +97,7 @@ export const pool2dKernel: KernelTemplate = (ctx) => {
 /**
  * dx = pool2dBackward(x, y, dy). Each input element visits the (at most ⌈K/S⌉²) windows that
  * contain it. For max it takes a window's gradient only if it is the window's first element (in
- * row-major order) equal to the window's maximum y, as MXNet does; for avg a 1/(KH·KW) share.
+ * row-major order) equal to the window's maximum y, as MXNet does; for avg a 1/count share.
  */
 export const pool2dBackwardKernel: KernelTemplate = (ctx) => {
   const g = poolGeometry(ctx.outShape, ctx.inShapes[2], ctx.attrs);
@@ -98,7 +127,7 @@ export const pool2dBackwardKernel: KernelTemplate = (ctx) => {
   emit(`      if (ow >= ${g.OW}i || v < 0i) { break; }`);
   emit(`      let o = outPlane + u32(oh * ${g.OW}i + ow);`);
   if (!g.isMax) {
-    emit(`      grad += in2[o] / ${f32(g.KH * g.KW)};`);
+    emit(`      grad += in2[o] / ${windowCount(g, `(oh * ${g.SH}i - ${g.PH}i)`, `(ow * ${g.SW}i - ${g.PW}i)`)};`);
   } else {
     emit(`      let y = in1[o];`);
     emit(`      if (x != y) { continue; }`);
@@ -120,7 +149,10 @@ export const pool2dBackwardKernel: KernelTemplate = (ctx) => {
   return { body: L.join('\n'), workgroups: dispatchGroups(Math.ceil(count / WG)) };
 };
 
-/** Windows that tile the input without overlap or padding (MaxPool 2/2): each element has one window. */
+/**
+ * Windows that tile the input without overlap or padding (MaxPool 2/2): each element has one
+ * window, every window is whole (so an average divides by KH·KW whatever countIncludePad says).
+ */
 function tilesInput(g: PoolGeometry): boolean {
   return g.SH === g.KH && g.SW === g.KW && g.PH === 0 && g.PW === 0 && g.OH * g.KH <= g.H && g.OW * g.KW <= g.W;
 }

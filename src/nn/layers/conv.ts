@@ -65,27 +65,48 @@ export interface Pool2DOptions {
   poolSize?: Pair;
   strides?: Pair | null;
   padding?: Pair;
+  /** Round the output size up, so the last window may hang over the input (MXNet's ceil_mode, pooling_convention 'full'); default false. */
+  ceilMode?: boolean;
 }
+export interface AvgPool2DOptions extends Pool2DOptions {
+  /** Divide by the whole window, padding included (MXNet's count_include_pad, default true), or only by the values inside the input. */
+  countIncludePad?: boolean;
+}
+
+const flag = (where: string, name: string, v: unknown, fallback: boolean): boolean => {
+  if (v === undefined) return fallback;
+  if (typeof v !== 'boolean') throw new ArgumentError(`${where} option \`${name}\` must be true or false, got ${JSON.stringify(v) ?? String(v)}`);
+  return v;
+};
 
 class Pool2D extends HybridBlock<[Tensor], Tensor> {
   readonly poolSize: [number, number];
   readonly strides: [number, number];
   readonly padding: [number, number];
-  constructor(readonly poolType: 'max' | 'avg', size: Pair | Pool2DOptions | undefined, more: Pool2DOptions) {
+  readonly ceilMode: boolean;
+  /** Whether an average counts padding in its divisor (always true for max pooling, where it means nothing). */
+  readonly countIncludePad: boolean;
+  constructor(readonly poolType: 'max' | 'avg', size: Pair | AvgPool2DOptions | undefined, more: AvgPool2DOptions) {
     super();
     const name = poolType === 'max' ? 'MaxPool2D' : 'AvgPool2D';
     // MXNet's MaxPool2D(pool_size=2, strides=None, padding=0): the size may come first.
-    const opts = typeof size === 'number' || Array.isArray(size) ? { ...more, poolSize: size as Pair } : { ...(size as Pool2DOptions | undefined), ...more };
-    checkOptions(name, opts, ['poolSize', 'strides', 'padding']);
+    const opts = typeof size === 'number' || Array.isArray(size) ? { ...more, poolSize: size as Pair } : { ...(size as AvgPool2DOptions | undefined), ...more };
+    checkOptions(name, opts, ['poolSize', 'strides', 'padding', 'ceilMode', ...(poolType === 'avg' ? ['countIncludePad'] : [])]);
     this.poolSize = pair(opts.poolSize ?? 2, `${name} poolSize`, 1);
     this.strides = opts.strides == null ? this.poolSize : pair(opts.strides, `${name} strides`, 1);
     this.padding = pair(opts.padding ?? 0, `${name} padding`, 0);
+    this.ceilMode = flag(name, 'ceilMode', opts.ceilMode, false);
+    this.countIncludePad = flag(name, 'countIncludePad', opts.countIncludePad, true);
   }
   override hybridForward(F: F, x: Tensor): Tensor {
-    return F.pooling(x, { kernel: this.poolSize, stride: this.strides, pad: this.padding, poolType: this.poolType });
+    return F.pooling(x, {
+      kernel: this.poolSize, stride: this.strides, pad: this.padding, poolType: this.poolType,
+      ceilMode: this.ceilMode, countIncludePad: this.countIncludePad,
+    });
   }
   override toString(): string {
-    return `${this.constructor.name}(size=(${this.poolSize}), stride=(${this.strides}), padding=(${this.padding}))`;
+    const avg = this.poolType === 'avg' ? `, count_include_pad=${this.countIncludePad}` : '';
+    return `${this.constructor.name}(size=(${this.poolSize}), stride=(${this.strides}), padding=(${this.padding}), ceil_mode=${this.ceilMode}${avg})`;
   }
 }
 
@@ -95,9 +116,9 @@ export class MaxPool2D extends Pool2D {
     super('max', poolSize, opts);
   }
 }
-/** Average pooling; strides default to poolSize (2). */
+/** Average pooling; strides default to poolSize (2); padding counts in the divisor unless countIncludePad is false. */
 export class AvgPool2D extends Pool2D {
-  constructor(poolSize?: Pair | Pool2DOptions, opts: Pool2DOptions = {}) {
+  constructor(poolSize?: Pair | AvgPool2DOptions, opts: AvgPool2DOptions = {}) {
     super('avg', poolSize, opts);
   }
 }
