@@ -9,7 +9,7 @@ import { suggestName } from '../../src/base/options.js';
 import { writeFileAtomic } from '../../src/data/atomic_write.js';
 import { builtinDataset } from '../../src/data/glyphs.js';
 import { makeOneshotRuns } from '../../src/data/oneshot_runs.js';
-import { nd } from '../../src/index.js';
+import { exportOnnx, nd } from '../../src/index.js';
 import { readParameterMetadata } from '../../src/nn/serialization.js';
 import { evalOneshot } from './evaluate.js';
 import { Siamese } from './model.js';
@@ -89,6 +89,20 @@ Writes 20-way one-shot runs (training and test images per run) from held-out alp
       runs: { type: 'string', rule: 'positive integer' }, seed: { type: 'string', rule: 'non-negative integer' }, help,
     },
   },
+  export: {
+    usage: `usage: ${PROGRAM} export --params FILE --onnx FILE [options]
+Writes the trained network as an ONNX model (opset 18, any batch size) for ONNX Runtime.
+  --params FILE          parameters written by train
+  --onnx FILE            the model to write (.onnx is added when missing)
+  --tower                only the tower: one image batch in, its embeddings out
+                         (default: the pair network, two image batches in, two embeddings out)
+  --image-size N         must match the parameter file's, which is used by default
+  -h, --help             print this and exit`,
+    flags: {
+      params: { type: 'string', required: true }, onnx: { type: 'string', required: true }, tower: { type: 'boolean' },
+      'image-size': { type: 'string', rule: 'positive integer' }, help,
+    },
+  },
 } satisfies Record<string, CommandSpec>;
 
 export type CommandName = keyof typeof COMMANDS;
@@ -98,6 +112,7 @@ commands:
   train               train the Siamese network (built-in glyph data unless --train-dir)
   eval-oneshot        score 20-way one-shot classification with trained parameters
   make-oneshot-runs   write one-shot runs from held-out alphabets
+  export              write the trained network as an ONNX model
 Run \`${PROGRAM} <command> --help\` for a command's options.`;
 
 /** A mistake in how the command was called: printed with a pointer to --help, exit status 2. */
@@ -274,6 +289,20 @@ export async function runOneshot(runsDir: string, paramsPath: string, imageSize:
   return result.meanAccuracy;
 }
 
+/** Loads trained parameters into the network and writes it (or its tower) as ONNX; returns the file. */
+export async function exportTrained(paramsPath: string, onnxPath: string, tower: boolean, imageSize: number | undefined): Promise<string> {
+  imageSize = await oneshotImageSize(paramsPath, imageSize);
+  const model = new Siamese();
+  model.initialize();
+  const probe = nd.zeros([1, 1, imageSize, imageSize]);
+  model.forward(probe, probe);
+  await model.loadParameters(paramsPath);
+  const { onnxFile } = tower
+    ? await exportOnnx(model.cnn, onnxPath, { inputs: [{ shape: [1, 1, imageSize, imageSize], dtype: 'float32' }] })
+    : await exportOnnx(model, onnxPath);
+  return onnxFile;
+}
+
 /**
  * Runs a command line. A usage error (unknown command or flag, missing or bad value) is printed
  * with a pointer to --help and sets exit status 2 without running anything; other errors reject
@@ -307,6 +336,12 @@ export async function main(argv: readonly string[]): Promise<void> {
     case 'eval-oneshot': {
       const size = flags['image-size'] === undefined ? undefined : count(flags, 'image-size', 105);
       await runOneshot(resolve(text(flags, 'runs')!), resolve(text(flags, 'params')!), size, text(flags, 'json'));
+      break;
+    }
+    case 'export': {
+      const size = flags['image-size'] === undefined ? undefined : count(flags, 'image-size', 105);
+      const file = await exportTrained(resolve(text(flags, 'params')!), resolve(text(flags, 'onnx')!), flags.tower === true, size);
+      console.log(`ONNX model written to ${file}`);
       break;
     }
     case 'make-oneshot-runs': {
