@@ -2,13 +2,33 @@
 // while the caller trains on this one; PNG decoding goes to worker threads when numWorkers > 0.
 import { checkOptions } from '../base/options.js';
 import { stackSamples, type HostBatch } from './batchify.js';
-import { DecodePool, withDecoder } from './decode_pool.js';
+import type { DecodePool } from './decode_pool.js';
 import type { Dataset } from './dataset.js';
 import { HostArray } from './host_array.js';
 import { BatchSampler, type LastBatch, type SamplerState } from './sampler.js';
 
 type NdModule = typeof import('../ndarray/index.js');
 type Tensor = ReturnType<NdModule['nd']['array']>;
+
+/**
+ * Decode worker pools: decode_pool.ts registers itself here when it is loaded (image_folder.ts
+ * loads it, and only image files read through it are decoded in workers). Not an import, so
+ * that the DataLoader loads where there are no worker threads (the browser build): there,
+ * numWorkers > 0 reads every sample on the main thread.
+ */
+export interface DecodeWorkers {
+  create(size: number): DecodePool;
+  withDecoder<R>(pool: DecodePool | undefined, fn: () => R): R;
+}
+let decodeWorkers: DecodeWorkers | null = null;
+
+export function setDecodeWorkers(workers: DecodeWorkers | null): void {
+  decodeWorkers = workers;
+}
+
+/** The next macrotask: setImmediate in Node; a browser has only timers. */
+const later = (globalThis as { setImmediate?: (fn: () => void) => unknown }).setImmediate ?? ((fn: () => void) => setTimeout(fn, 0));
+const nextTask = (): Promise<void> => new Promise((resolve) => later(resolve));
 
 /** What the default batchify yields for samples of type T: a tensor per number/HostArray position. */
 export type Batch<T> = T extends HostArray | number
@@ -153,15 +173,16 @@ export class DataLoader<T, B = Batch<T>> implements AsyncIterable<B> {
   }
 
   private decodePool(): DecodePool | undefined {
-    if (this.numWorkers === 0) return undefined;
-    if (!this.pool || this.pool.failed) this.pool = new DecodePool(this.numWorkers);
+    if (this.numWorkers === 0 || !decodeWorkers) return undefined;
+    if (!this.pool || this.pool.failed) this.pool = decodeWorkers.create(this.numWorkers);
     return this.pool;
   }
 
   private async loadBatch(indices: number[], pool: DecodePool | undefined): Promise<B> {
     // Start after the consumer got the previous batch: it can queue its GPU work before we decode.
-    await new Promise((resolve) => setImmediate(resolve));
-    const samples = await Promise.all(indices.map((i) => withDecoder(pool, () => this.dataset.get(i))));
+    await nextTask();
+    const get = (i: number) => this.dataset.get(i);
+    const samples = await Promise.all(indices.map((i) => (pool && decodeWorkers ? decodeWorkers.withDecoder(pool, () => get(i)) : get(i))));
     try {
       return await this.batchify(samples, indices);
     } catch (error) {

@@ -2,6 +2,7 @@
 // (decode_worker.ts). The loader runs dataset.get() inside `withDecoder(pool, ...)`, and
 // ImageFolderDataset's reads follow that async context, so even user subclasses decode in workers.
 import { DataError } from '../base/errors.js';
+import { setDecodeWorkers } from './dataloader.js';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -268,3 +269,6 @@ export class DecodePool implements ImageDecoder {
     }
   }
 }
+
+// The DataLoader does not import this module (browsers have no worker threads): it gets the pools here.
+setDecodeWorkers({ create: (size) => new DecodePool(size), withDecoder });

@@ -1,7 +1,8 @@
 // WEBGLUON_DUMP=dir: writes each compiled plan's IR before and after every pass, its fusion
 // groups, its memory plan and each WGSL shader, one folder per plan. graphSummary() counts ops.
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+// Node's fs comes from process.getBuiltinModule when a dump is asked for, not from an import, so
+// that the graph layer loads in a browser (which has no WEBGLUON_DUMP: envVar reads it as unset).
+import { envVar } from '../base/env.js';
 import type { FusionGroup } from './fuse.js';
 import { Graph, printGraph } from './ir.js';
 import { formatShape } from '../base/types.js';
@@ -34,13 +35,31 @@ export function formatGroups(groups: readonly FusionGroup[]): string {
 
 let planCounter = 0;
 
+interface DumpFs {
+  mkdirSync(dir: string, opts: { recursive: true }): unknown;
+  writeFileSync(path: string, text: string): void;
+}
+let warnedNoFs = false;
+
+/** node:fs where this is Node 20.16 or later (process.getBuiltinModule); null elsewhere. */
+function dumpFs(): DumpFs | null {
+  const get = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process?.getBuiltinModule;
+  return get ? (get('node:fs') as DumpFs) : null;
+}
+
 /** A writer for one plan's dump folder, or null when WEBGLUON_DUMP is unset. */
 export function dumper(name: string): ((file: string, text: string) => void) | null {
-  const root = process.env.WEBGLUON_DUMP;
+  const root = envVar('WEBGLUON_DUMP');
   if (!root) return null;
-  const dir = join(root, `${String(planCounter++).padStart(3, '0')}_${name.replace(/[^A-Za-z0-9_.-]+/g, '_')}`);
-  mkdirSync(dir, { recursive: true });
-  return (file, text) => writeFileSync(join(dir, file), text.endsWith('\n') ? text : `${text}\n`);
+  const fs = dumpFs();
+  if (!fs) {
+    if (!warnedNoFs) console.warn('webgluon: WEBGLUON_DUMP needs Node 20.16 or later (process.getBuiltinModule); nothing is dumped');
+    warnedNoFs = true;
+    return null;
+  }
+  const dir = `${root.replace(/[\\/]+$/, '')}/${String(planCounter++).padStart(3, '0')}_${name.replace(/[^A-Za-z0-9_.-]+/g, '_')}`;
+  fs.mkdirSync(dir, { recursive: true });
+  return (file, text) => fs.writeFileSync(`${dir}/${file}`, text.endsWith('\n') ? text : `${text}\n`);
 }
 
 export function dumpGraph(write: ((file: string, text: string) => void) | null, file: string, graph: Graph): void {

@@ -2,7 +2,8 @@
 // nd.random.seed(n) makes a whole run (initializers, dropout, shuffles) repeatable.
 import { hash32 } from '../ops/random.js';
 
-let base = (Date.now() ^ (process.pid << 16)) >>> 0;
+// Web Crypto is global in Node 20 and in browsers (a process id exists in Node only).
+let base = crypto.getRandomValues(new Uint32Array(1))[0];
 let counter = 0;
 
 export function seed(n: number): void {

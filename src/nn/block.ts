@@ -257,6 +257,19 @@ export class Block<In extends unknown[] = [Tensor], Out = Tensor> {
     return loadParameters(this.collectParams(), path, opts);
   }
 
+  /** saveParameters() to bytes (the same safetensors file, in memory): for browsers, IndexedDB, fetch. */
+  async saveParametersToBytes(opts: { metadata?: Record<string, string> } = {}): Promise<Uint8Array> {
+    checkOptions(`${this.constructor.name}.saveParametersToBytes`, opts, ['metadata']);
+    const { saveParametersToBytes } = await import('./param_bytes.js');
+    return saveParametersToBytes(this, opts.metadata);
+  }
+
+  /** loadParameters() from bytes, with the same checks (on error the block is left as it was); returns the metadata. */
+  async loadParametersFromBytes(bytes: Uint8Array, opts: LoadParametersOptions = {}): Promise<Record<string, string>> {
+    const { loadParametersFromBytes } = await import('./param_bytes.js');
+    return loadParametersFromBytes(this, bytes, opts);
+  }
+
   toString(): string {
     const kids = [...this.children].map(([k, c]) => `  (${k}): ${String(c).split('\n').join('\n  ')}`);
     return kids.length ? `${this.constructor.name}(\n${kids.join('\n')}\n)` : `${this.constructor.name}()`;

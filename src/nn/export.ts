@@ -6,7 +6,6 @@
 // graph's param nodes, with the model class and input shapes in the metadata. MXNet named that
 // file `-0000.params`; the content is safetensors, so the name says so (SymbolBlock.imports reads
 // a file of either name). Both files are written atomically; gluon.SymbolBlock.imports() reads them back.
-import { writeFileAtomic } from '../data/atomic_write.js';
 import { optimize } from '../compiler/compile.js';
 import { Graph } from '../graph/ir.js';
 import { formatGraphJSON, graphToJSON, type GraphJSON } from '../graph/serialize.js';
@@ -81,6 +80,7 @@ export async function exportBlock(block: HybridBlock, path: string, opts: Export
     inputNames: JSON.stringify(inputNames),
     ...(epoch === undefined ? {} : { epoch: String(epoch) }),
   }));
+  const { writeFileAtomic } = await import('../data/atomic_write.js');
   await writeFileAtomic(symbolFile, formatGraphJSON(json));
   return { symbolFile, paramsFile };
 }

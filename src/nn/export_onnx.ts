@@ -3,7 +3,6 @@
 // an ONNX model (src/onnx) with the parameters as initializers. For a dynamic batch the block is
 // traced at three batch sizes, so that every size and shape attribute is known as batch·N + fixed.
 import { GraphError } from '../base/errors.js';
-import { writeFileAtomic } from '../data/atomic_write.js';
 import type { HostValue } from '../graph/registry.js';
 import { VERSION } from '../base/version.js';
 import { graphToOnnx, type BatchTrace } from '../onnx/model.js';
@@ -71,6 +70,7 @@ export async function exportOnnx(block: AnyHybridBlock, path: string, opts: Onnx
   const outputNames = onnxOutputNames(traces[0].graph.outputs.length);
   const bytes = graphToOnnx({ traces, inputNames, outputNames, params, name: block.constructor.name, producerVersion: VERSION });
   const onnxFile = path.endsWith('.onnx') ? path : `${path}.onnx`;
+  const { writeFileAtomic } = await import('../data/atomic_write.js');
   await writeFileAtomic(onnxFile, bytes);
   return { onnxFile, inputNames, outputNames };
 }

@@ -6,9 +6,9 @@
 // format allows) says what wrote the file: `format` (PARAMS_FORMAT), `webgluon` (the version),
 // and what the caller adds (the model class, input shapes, training arguments);
 // readParameterMetadata() reads it without reading the tensors.
-import { existsSync } from 'node:fs';
-import { open, readFile } from 'node:fs/promises';
-import { writeFileAtomic } from '../data/atomic_write.js';
+// Node's file modules are imported where a path is read or written, so that the byte-level half
+// (encode/decode, used by param_bytes.ts) loads in a browser.
+import type { FileHandle } from 'node:fs/promises';
 import { nd, type Tensor } from '../ndarray/index.js';
 import type { DType } from '../base/types.js';
 import { VERSION } from '../base/version.js';
@@ -41,9 +41,11 @@ export function encodeSafetensors(tensors: ReadonlyMap<string, { dtype: DType; s
     header[name] = { dtype: toSt(t.dtype), shape: [...t.shape], data_offsets: [offset, offset + n] };
     offset += n;
   }
-  let json = JSON.stringify(header);
-  while ((8 + Buffer.byteLength(json)) % 8 !== 0) json += ' ';
-  const headerBytes = Buffer.from(json, 'utf8');
+  const json = JSON.stringify(header);
+  const utf8 = new TextEncoder().encode(json);
+  // Spaces pad the header so that the data starts 8-byte aligned, as the format recommends.
+  const headerBytes = new Uint8Array(utf8.length + ((8 - (utf8.length % 8)) % 8)).fill(0x20);
+  headerBytes.set(utf8);
   const out = new Uint8Array(8 + headerBytes.length + offset);
   const view = new DataView(out.buffer);
   view.setBigUint64(0, BigInt(headerBytes.length), true);
@@ -103,7 +105,7 @@ export function sniffForeignFormat(bytes: Uint8Array): string | null {
   if (bytes[0] === 0x80 && bytes[1] >= 2 && bytes[1] <= 5) return 'it is a Python pickle (a PyTorch or MXNet checkpoint?), not safetensors';
   const head = bytes.subarray(0, 64);
   if (head.every((c) => c === 9 || c === 10 || c === 13 || (c >= 32 && c < 127))) {
-    const text = Buffer.from(head).toString('latin1').split(/\r?\n/)[0].slice(0, 40);
+    const text = String.fromCharCode(...head).split(/\r?\n/)[0].slice(0, 40);
     return `it is a text file (it starts with ${JSON.stringify(text)}), not safetensors`;
   }
   return null;
@@ -288,7 +290,8 @@ const MAX_HEADER_BYTES = 100_000_000;
  */
 export async function readParameterMetadata(path: string): Promise<SafetensorsMetadata> {
   const bad = (why: string) => new Error(`webgluon: cannot read the metadata of '${path}': ${why}`);
-  let handle: Awaited<ReturnType<typeof open>>;
+  const { open } = await import('node:fs/promises');
+  let handle: FileHandle;
   try {
     handle = await open(path, 'r');
   } catch (e) {
@@ -366,6 +369,7 @@ const WRITE_ERRORS: Record<string, string> = {
  */
 export async function readSafetensorsFile(path: string, what = 'parameters'):
   Promise<{ tensors: Map<string, DecodedTensor>; metadata: SafetensorsMetadata }> {
+  const { readFile } = await import('node:fs/promises');
   let bytes: Uint8Array;
   try {
     bytes = new Uint8Array(await readFile(path));
@@ -381,6 +385,8 @@ export async function readSafetensorsFile(path: string, what = 'parameters'):
 export async function writeSafetensorsFile(path: string, tensors: ReadonlyMap<string, DecodedTensor>, metadata: SafetensorsMetadata,
   what = 'parameters'): Promise<void> {
   const bytes = encodeSafetensors(tensors, metadata);
+  const { writeFileAtomic } = await import('../data/atomic_write.js');
+  const { existsSync } = await import('node:fs');
   try {
     await writeFileAtomic(path, bytes);
   } catch (e) {
@@ -402,6 +408,16 @@ export async function loadParameters(params: ReadonlyMap<string, Parameter>, pat
   } catch (e) {
     throw new Error(`${(e as Error).message}; the model was not changed`, { cause: e });
   }
+  assignParameters(params, file, opts, bad);
+  return metadata;
+}
+
+/**
+ * Assigns decoded tensors to parameters by name after checking them all (names, dtypes, shapes):
+ * on any error, `bad(why)` is thrown and no parameter has changed.
+ */
+export function assignParameters(params: ReadonlyMap<string, Parameter>, file: ReadonlyMap<string, DecodedTensor>,
+  opts: { allowMissing?: boolean; ignoreExtra?: boolean }, bad: (why: string) => Error): void {
   const missing = [...params.keys()].filter((k) => !file.has(k));
   if (missing.length && !opts.allowMissing) {
     throw bad(`parameter(s) ${missing.map((m) => `'${m}'`).join(', ')} are not in the file (it has ${[...file.keys()].map((m) => `'${m}'`).join(', ') || 'none'})`);
@@ -422,5 +438,4 @@ export async function loadParameters(params: ReadonlyMap<string, Parameter>, pat
   }
   const made: Tensor[] = plan.map(([, t]) => nd.array(t.data, { shape: t.shape, dtype: t.dtype }));
   plan.forEach(([p], i) => p._swap(made[i]));
-  return metadata;
 }

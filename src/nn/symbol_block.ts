@@ -5,7 +5,6 @@
 // compiles it like any other block), or the CPU reference namespace. Param nodes become
 // Parameters named by the graph (the exporter's collectParams() paths), so loadParameters(),
 // Trainer and saveParameters() work on an imported model.
-import { readFile } from 'node:fs/promises';
 import { withOrigin } from '../base/errors.js';
 import { Graph, Node } from '../graph/ir.js';
 import { getOp, type HostValue } from '../graph/registry.js';
@@ -106,6 +105,7 @@ export class SymbolBlock<In extends Tensor[] = Tensor[], Out extends Tensor | Te
   static async imports<In extends Tensor[] = Tensor[], Out extends Tensor | Tensor[] = Tensor | Tensor[]>(symbolFile: string,
     inputNames?: string | readonly string[] | null, paramFile?: string | null, opts: ImportsOptions = {}): Promise<SymbolBlock<In, Out>> {
     checkOptions('SymbolBlock.imports', opts, ['allowMissing', 'ignoreExtra']);
+    const { readFile } = await import('node:fs/promises');
     let text: string;
     try {
       text = await readFile(symbolFile, 'utf8');
