@@ -33,3 +33,12 @@ describe('learning-rate schedules', () => {
     expect(values.map((v) => Number(v.toFixed(5)))).toEqual([0.6, 0.4, 0.3]);
   });
 });
+
+describe('FactorScheduler warm-up', () => {
+  it('rises linearly from warmupBeginLr to baseLr, then steps down by factor as before', () => {
+    const s = new gluon.lrScheduler.FactorScheduler({ step: 4, factor: 0.5, baseLr: 1, warmupSteps: 4, warmupBeginLr: 0.2 });
+    expect([0, 1, 2, 3].map((n) => +s.lr(n).toFixed(10))).toEqual([0.2, 0.4, 0.6, 0.8]);
+    expect([4, 5, 8, 9].map((n) => s.lr(n))).toEqual([1, 0.5, 0.5, 0.25]);
+    expect(() => new gluon.lrScheduler.FactorScheduler({ step: 1, warmupSteps: -1 })).toThrow(/warmupSteps/);
+  });
+});

@@ -9,10 +9,9 @@ import { suggestName } from '../../src/base/options.js';
 import { writeFileAtomic } from '../../src/data/atomic_write.js';
 import { builtinDataset } from '../../src/data/glyphs.js';
 import { makeOneshotRuns } from '../../src/data/oneshot_runs.js';
-import { exportOnnx, nd } from '../../src/index.js';
+import { exportOnnx } from '../../src/index.js';
 import { readParameterMetadata } from '../../src/nn/serialization.js';
-import { evalOneshot } from './evaluate.js';
-import { Siamese } from './model.js';
+import { formatOneshotReport, loadSiamese, oneshotReport } from './evaluate.js';
 import { alphabetDirs } from './pairs.js';
 import { train, type TrainOptions } from './train.js';
 
@@ -26,6 +25,10 @@ interface FlagSpec {
   short?: string;
   rule?: ValueRule;
   required?: boolean;
+  /** May be given more than once (a string flag): its value is then the list, in order. */
+  multiple?: boolean;
+  /** The values a string flag may take. */
+  choices?: readonly string[];
 }
 
 interface CommandSpec {
@@ -41,7 +44,8 @@ export const COMMANDS = {
     usage: `usage: ${PROGRAM} train [options]
 Trains the Siamese network of MXNet's custom-loss tutorial with the contrastive loss.
   --train-dir DIR        one alphabet (its characters are the classes) or a folder of alphabets;
-                         without it, the built-in glyph data (generated once into the cache folder)
+                         repeatable (a character reached twice counts once); without it, the
+                         built-in glyph data (generated once into the cache folder)
   --test-dir DIR         held-out alphabets for the test pairs (default: the training ones)
   --epochs N             epochs (default 1)
   --steps-per-epoch N    steps per epoch (default 40)
@@ -53,9 +57,30 @@ Trains the Siamese network of MXNet's custom-loss tutorial with the contrastive 
   --workers N            image decoding workers, 0 for none (default 1)
   --out DIR              where parameters, metrics and pictures go (default out/siamese)
   --resume               continue from the checkpoint in --out
+  --tower NAME           tutorial (default) or deep (4 x conv 3x3 + BatchNorm + relu + max-pool)
+  --embedding-dim N      size of the embedding (default 2)
+  --loss NAME            contrastive (default: random pairs) or episode (batches of distinct
+                         characters, two images each, SDMLLoss: the other rows are the negatives)
+  --augment              random affine augmentation (rotation, shear, scale, shift) of training images
+  --negatives NAME       negative pairs: random (default) or same-alphabet
+  --lr-schedule NAME     constant (default), cosine (to 0 at the last step) or factor
+  --warmup-steps N       linear warm-up of the learning rate (default 0)
+  --lr-factor F          factor schedule: the multiplier (default 0.5)
+  --lr-step N            factor schedule: steps between (default: one epoch)
+  --eval-runs DIR        one-shot runs (make-oneshot-runs, held-out alphabets) scored after every
+                         epoch: metrics.json, validation-curve.png and best.safetensors
+  --patience N           stop when --eval-runs has not improved for N epochs (default: never)
+  --keep-checkpoints     keep every epoch's checkpoint-epochN.safetensors
   -h, --help             print this and exit`,
     flags: {
-      'train-dir': { type: 'string' }, 'test-dir': { type: 'string' },
+      'train-dir': { type: 'string', multiple: true }, 'test-dir': { type: 'string' },
+      tower: { type: 'string', choices: ['tutorial', 'deep'] }, 'embedding-dim': { type: 'string', rule: 'positive integer' },
+      loss: { type: 'string', choices: ['contrastive', 'episode'] }, augment: { type: 'boolean' },
+      negatives: { type: 'string', choices: ['random', 'same-alphabet'] },
+      'lr-schedule': { type: 'string', choices: ['constant', 'cosine', 'factor'] },
+      'warmup-steps': { type: 'string', rule: 'non-negative integer' }, 'lr-factor': { type: 'string', rule: 'positive number' },
+      'lr-step': { type: 'string', rule: 'positive integer' }, 'eval-runs': { type: 'string' },
+      patience: { type: 'string', rule: 'non-negative integer' }, 'keep-checkpoints': { type: 'boolean' },
       epochs: { type: 'string', rule: 'positive integer' }, 'steps-per-epoch': { type: 'string', rule: 'positive integer' },
       'batch-size': { type: 'string', rule: 'positive integer' }, 'image-size': { type: 'string', rule: 'positive integer' },
       'no-hybridize': { type: 'boolean' }, seed: { type: 'string', rule: 'non-negative integer' },
@@ -66,27 +91,32 @@ Trains the Siamese network of MXNet's custom-loss tutorial with the contrastive 
   'eval-oneshot': {
     usage: `usage: ${PROGRAM} eval-oneshot --runs DIR --params FILE [options]
 Scores 20-way one-shot classification with trained parameters.
+Prints accuracy per alphabet with 95% Wilson intervals, and the Modified Hausdorff Distance
+baseline (Lake et al.) on the same runs: the reference the learned model must beat.
   --runs DIR             the one-shot runs (written by make-oneshot-runs)
-  --params FILE          parameters written by train
+  --params FILE          parameters written by train; repeat it for several training seeds
+                         (their items are pooled, the spread between seeds printed)
   --image-size N         must match the parameter file's, which is used by default (105 if it does not say)
+  --no-mhd               skip the MHD baseline
   --json FILE            also write the result as JSON
   -h, --help             print this and exit`,
     flags: {
-      runs: { type: 'string', required: true }, params: { type: 'string', required: true },
-      'image-size': { type: 'string', rule: 'positive integer' }, json: { type: 'string' }, help,
+      runs: { type: 'string', required: true }, params: { type: 'string', required: true, multiple: true },
+      'image-size': { type: 'string', rule: 'positive integer' }, 'no-mhd': { type: 'boolean' }, json: { type: 'string' }, help,
     },
   },
   'make-oneshot-runs': {
     usage: `usage: ${PROGRAM} make-oneshot-runs --alphabets DIR [options]
 Writes 20-way one-shot runs (training and test images per run) from held-out alphabets.
-  --alphabets DIR        one alphabet or a folder of alphabets
+  --alphabets DIR        one alphabet or a folder of alphabets; repeatable
   --out DIR              where the runs go (default out/oneshot-runs)
   --runs N               number of runs (default 20)
+  --ways N               classes per run (default 20)
   --seed S               random seed, a non-negative integer (default 1)
   -h, --help             print this and exit`,
     flags: {
-      alphabets: { type: 'string', required: true }, out: { type: 'string' },
-      runs: { type: 'string', rule: 'positive integer' }, seed: { type: 'string', rule: 'non-negative integer' }, help,
+      alphabets: { type: 'string', required: true, multiple: true }, out: { type: 'string' },
+      runs: { type: 'string', rule: 'positive integer' }, ways: { type: 'string', rule: 'positive integer' }, seed: { type: 'string', rule: 'non-negative integer' }, help,
     },
   },
   export: {
@@ -124,7 +154,7 @@ export class UsageError extends Error {
 }
 
 /** A command's flags once parsed and checked: numbers for the numeric ones. */
-export type Flags = Record<string, string | number | boolean | undefined>;
+export type Flags = Record<string, string | string[] | number | boolean | undefined>;
 
 export interface ParsedCommand {
   command: CommandName;
@@ -146,7 +176,7 @@ function checkValue(command: CommandName, flag: string, raw: string, rule: Value
  */
 export function parseCommand(command: CommandName, args: readonly string[]): ParsedCommand {
   const spec: CommandSpec = COMMANDS[command];
-  const options = Object.fromEntries(Object.entries(spec.flags).map(([k, f]) => [k, f.short ? { type: f.type, short: f.short } : { type: f.type }]));
+  const options = Object.fromEntries(Object.entries(spec.flags).map(([k, f]) => [k, { type: f.type, ...(f.short ? { short: f.short } : {}), ...(f.multiple ? { multiple: true } : {}) }]));
   // A first, lenient pass finds --help wherever it is, names unknown flags with a suggestion, and
   // writes `--flag -1` as `--flag=-1`, so that a negative number is refused by its check below
   // (strict parsing calls any value starting with '-' ambiguous).
@@ -166,7 +196,7 @@ export function parseCommand(command: CommandName, args: readonly string[]): Par
       joined.add(t.index + 1);
     }
   }
-  let values: Record<string, string | boolean | undefined>;
+  let values: Record<string, string | string[] | boolean | undefined>;
   try {
     values = parseArgs({ args: rewritten.filter((_, i) => !joined.has(i)), options, strict: true, allowPositionals: false }).values as typeof values;
   } catch (e) {
@@ -180,6 +210,9 @@ export function parseCommand(command: CommandName, args: readonly string[]): Par
     if (v === undefined) {
       if (f.required) throw new UsageError(`--${name} is required`, command);
       continue;
+    }
+    if (f.choices && typeof v === 'string' && !f.choices.includes(v)) {
+      throw new UsageError(`--${name} must be one of ${f.choices.join(', ')}, got '${v}'`, command);
     }
     flags[name] = f.rule && typeof v === 'string' ? checkValue(command, name, v, f.rule) : v;
   }
@@ -216,7 +249,12 @@ export function cacheDir(): string {
 
 const text = (flags: Flags, name: string): string | undefined => {
   const v = flags[name];
-  return typeof v === 'string' ? v : undefined;
+  return typeof v === 'string' ? v : Array.isArray(v) ? v[v.length - 1] : undefined;
+};
+/** A repeatable flag's values (a single value as a list of one). */
+const texts = (flags: Flags, name: string): string[] => {
+  const v = flags[name];
+  return Array.isArray(v) ? v : typeof v === 'string' ? [v] : [];
 };
 const count = (flags: Flags, name: string, fallback: number): number => {
   const v = flags[name];
@@ -227,9 +265,9 @@ const count = (flags: Flags, name: string, fallback: number): number => {
 export async function trainingOptions(flags: Flags, defaults: Partial<Record<'epochs' | 'steps-per-epoch' | 'image-size', number>> = {}): Promise<TrainOptions> {
   let trainDirs: string[];
   let testDirs: string[];
-  const trainDir = text(flags, 'train-dir');
-  if (trainDir) {
-    trainDirs = alphabetDirs(resolve(trainDir));
+  const trainDir = texts(flags, 'train-dir');
+  if (trainDir.length > 0) {
+    trainDirs = trainDir.flatMap((d) => alphabetDirs(resolve(d)));
     const testDir = text(flags, 'test-dir');
     testDirs = testDir ? alphabetDirs(resolve(testDir)) : trainDirs;
   } else {
@@ -249,6 +287,19 @@ export async function trainingOptions(flags: Flags, defaults: Partial<Record<'ep
     numWorkers: count(flags, 'workers', 1),
     out: resolve(text(flags, 'out') ?? 'out/siamese'),
     resume: flags.resume === true,
+    // Issue #18's options, only when given: their absence is the tutorial's run.
+    ...(text(flags, 'tower') ? { tower: text(flags, 'tower') as TrainOptions['tower'] } : {}),
+    ...(flags['embedding-dim'] !== undefined ? { embeddingDim: count(flags, 'embedding-dim', 2) } : {}),
+    ...(text(flags, 'loss') ? { loss: text(flags, 'loss') as TrainOptions['loss'] } : {}),
+    ...(flags.augment === true ? { augment: true } : {}),
+    ...(text(flags, 'negatives') ? { negatives: text(flags, 'negatives') as TrainOptions['negatives'] } : {}),
+    ...(text(flags, 'lr-schedule') ? { lrSchedule: text(flags, 'lr-schedule') as TrainOptions['lrSchedule'] } : {}),
+    ...(flags['warmup-steps'] !== undefined ? { warmupSteps: count(flags, 'warmup-steps', 0) } : {}),
+    ...(flags['lr-factor'] !== undefined ? { lrFactor: count(flags, 'lr-factor', 0.5) } : {}),
+    ...(flags['lr-step'] !== undefined ? { lrStep: count(flags, 'lr-step', 1) } : {}),
+    ...(text(flags, 'eval-runs') ? { evalRuns: resolve(text(flags, 'eval-runs')!) } : {}),
+    ...(flags.patience !== undefined ? { patience: count(flags, 'patience', 0) } : {}),
+    ...(flags['keep-checkpoints'] === true ? { keepCheckpoints: true } : {}),
   };
 }
 
@@ -274,29 +325,25 @@ export async function oneshotImageSize(paramsPath: string, flag: number | undefi
   return fromFile ?? flag ?? 105;
 }
 
-/** `imageSize` undefined: the parameter file's (see oneshotImageSize). */
-export async function runOneshot(runsDir: string, paramsPath: string, imageSize: number | undefined, jsonPath?: string): Promise<number> {
-  imageSize = await oneshotImageSize(paramsPath, imageSize);
-  const model = new Siamese();
-  model.initialize();
-  const probe = nd.zeros([1, 1, imageSize, imageSize]);
-  model.forward(probe, probe);
-  await model.loadParameters(paramsPath);
-  const result = await evalOneshot(model, runsDir, imageSize);
-  for (const r of result.runs) console.log(`  ${r.name}: ${(100 * r.accuracy).toFixed(1)}%`);
-  console.log(`20-way one-shot accuracy: ${(100 * result.meanAccuracy).toFixed(1)}% over ${result.runs.length} runs (chance: 5%)`);
-  if (jsonPath) await writeFileAtomic(jsonPath, JSON.stringify(result, null, 2));
-  return result.meanAccuracy;
+/**
+ * `imageSize` undefined: each parameter file's (see oneshotImageSize). Several parameter files
+ * (training seeds) are pooled. `mhd`: also score the MHD baseline on the same runs. Returns the
+ * model's accuracy.
+ */
+export async function runOneshot(runsDir: string, paramsPath: string | readonly string[], imageSize: number | undefined, jsonPath?: string, opts: { mhd?: boolean } = {}): Promise<number> {
+  const paths = typeof paramsPath === 'string' ? [paramsPath] : [...paramsPath];
+  const params = await Promise.all(paths.map(async (path) => ({ path, imageSize: await oneshotImageSize(path, imageSize) })));
+  const report = await oneshotReport(runsDir, params, { mhd: opts.mhd === true });
+  console.log(formatOneshotReport(report));
+  // runs and meanAccuracy first, as before the report had more in it.
+  if (jsonPath) await writeFileAtomic(jsonPath, JSON.stringify({ runs: report.model!.perRun, meanAccuracy: report.model!.accuracy, ...report }, null, 2));
+  return report.model!.accuracy;
 }
 
 /** Loads trained parameters into the network and writes it (or its tower) as ONNX; returns the file. */
 export async function exportTrained(paramsPath: string, onnxPath: string, tower: boolean, imageSize: number | undefined): Promise<string> {
   imageSize = await oneshotImageSize(paramsPath, imageSize);
-  const model = new Siamese();
-  model.initialize();
-  const probe = nd.zeros([1, 1, imageSize, imageSize]);
-  model.forward(probe, probe);
-  await model.loadParameters(paramsPath);
+  const model = await loadSiamese(paramsPath, imageSize);
   const { onnxFile } = tower
     ? await exportOnnx(model.cnn, onnxPath, { inputs: [{ shape: [1, 1, imageSize, imageSize], dtype: 'float32' }] })
     : await exportOnnx(model, onnxPath);
@@ -335,7 +382,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     }
     case 'eval-oneshot': {
       const size = flags['image-size'] === undefined ? undefined : count(flags, 'image-size', 105);
-      await runOneshot(resolve(text(flags, 'runs')!), resolve(text(flags, 'params')!), size, text(flags, 'json'));
+      await runOneshot(resolve(text(flags, 'runs')!), texts(flags, 'params').map((p) => resolve(p)), size, text(flags, 'json'), { mhd: flags['no-mhd'] !== true });
       break;
     }
     case 'export': {
@@ -347,7 +394,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     case 'make-oneshot-runs': {
       const out = resolve(text(flags, 'out') ?? 'out/oneshot-runs');
       mkdirSync(join(out, '..'), { recursive: true });
-      await makeOneshotRuns({ alphabetDirs: alphabetDirs(resolve(text(flags, 'alphabets')!)), outDir: out, runs: count(flags, 'runs', 20), seed: count(flags, 'seed', 1) });
+      await makeOneshotRuns({ alphabetDirs: texts(flags, 'alphabets').flatMap((a) => alphabetDirs(resolve(a))), outDir: out, runs: count(flags, 'runs', 20), ways: count(flags, 'ways', 20), seed: count(flags, 'seed', 1) });
       console.log(`one-shot runs written to ${out}`);
       break;
     }

@@ -22,20 +22,54 @@ export class ContrastiveLoss extends gluon.loss.Loss<[image1: Tensor, image2: Te
   }
 }
 
-/** Conv 64@5 relu, max-pool 2, conv 64@5 relu, max-pool 2, dense 256 relu, dense 2 softrelu. */
+/** The towers the example can train: the tutorial's, or a deeper one with BatchNorm. */
+export const TOWERS = ['tutorial', 'deep'] as const;
+export type TowerName = (typeof TOWERS)[number];
+
+export interface SiameseOptions {
+  /** 'tutorial' (default): the tutorial's tower; 'deep': 4 × (conv 64@3 pad 1, BatchNorm, relu, max-pool 2), dense. */
+  tower?: TowerName;
+  /** Size of the embedding (default 2, the tutorial's, which it can draw in a plane). */
+  embeddingDim?: number;
+}
+
+/**
+ * 'tutorial': conv 64@5 relu, max-pool 2, conv 64@5 relu, max-pool 2, dense 256 relu, dense
+ * `embeddingDim` softrelu. 'deep': the Omniglot tower of Vinyals et al. / Snell et al. (four
+ * blocks of conv 3x3, BatchNorm, relu, max-pool 2), then a linear dense `embeddingDim`.
+ */
 export class Siamese extends gluon.HybridBlock<[Tensor, Tensor], [Tensor, Tensor]> {
   readonly cnn = new gluon.nn.HybridSequential();
+  readonly tower: TowerName;
+  readonly embeddingDim: number;
 
-  constructor() {
+  constructor(opts: SiameseOptions = {}) {
     super();
-    this.cnn.add(
-      new gluon.nn.Conv2D(64, 5, { activation: 'relu' }),
-      new gluon.nn.MaxPool2D({ poolSize: 2, strides: 2 }),
-      new gluon.nn.Conv2D(64, 5, { activation: 'relu' }),
-      new gluon.nn.MaxPool2D({ poolSize: 2, strides: 2 }),
-      new gluon.nn.Dense(256, { activation: 'relu' }),
-      new gluon.nn.Dense(2, { activation: 'softrelu' }),
-    );
+    this.tower = opts.tower ?? 'tutorial';
+    this.embeddingDim = opts.embeddingDim ?? 2;
+    if (!Number.isInteger(this.embeddingDim) || this.embeddingDim < 1) throw new Error(`webgluon: embeddingDim must be a positive integer, got ${this.embeddingDim}`);
+    if (this.tower === 'tutorial') {
+      this.cnn.add(
+        new gluon.nn.Conv2D(64, 5, { activation: 'relu' }),
+        new gluon.nn.MaxPool2D({ poolSize: 2, strides: 2 }),
+        new gluon.nn.Conv2D(64, 5, { activation: 'relu' }),
+        new gluon.nn.MaxPool2D({ poolSize: 2, strides: 2 }),
+        new gluon.nn.Dense(256, { activation: 'relu' }),
+        new gluon.nn.Dense(this.embeddingDim, { activation: 'softrelu' }),
+      );
+    } else if (this.tower === 'deep') {
+      for (let i = 0; i < 4; i++) {
+        this.cnn.add(
+          new gluon.nn.Conv2D(64, 3, { padding: 1 }),
+          new gluon.nn.BatchNorm(),
+          new gluon.nn.Activation('relu'),
+          new gluon.nn.MaxPool2D({ poolSize: 2, strides: 2 }),
+        );
+      }
+      this.cnn.add(new gluon.nn.Dense(this.embeddingDim));
+    } else {
+      throw new Error(`webgluon: unknown tower '${String(this.tower)}'; expected one of ${TOWERS.join(', ')}`);
+    }
   }
 
   /**

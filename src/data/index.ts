@@ -18,3 +18,4 @@ export * as vision from './vision.js';
 export { builtinDataset, generateGlyphDataset } from './glyphs.js';
 export { makeOneshotRuns, readOneshotRuns } from './oneshot_runs.js';
 export { plotLossCurve, plotImagePairs } from './plot.js';
+export type { Transform, AffineParams, RandomAffineOptions, Interpolation, ResizeInterpolation } from './transforms.js';

@@ -27,19 +27,28 @@ function stateNumber(s: LRScheduler, state: LRSchedulerState, key: string, min: 
   return v;
 }
 
-/** Multiplies the rate by `factor` every `step` updates, never below `stopFactorLr`. */
+/**
+ * Multiplies the rate by `factor` every `step` updates, never below `stopFactorLr`; optionally
+ * after a linear warm-up from warmupBeginLr to baseLr over the first `warmupSteps` updates (MXNet's
+ * warmup_steps / warmup_begin_lr, linear mode).
+ */
 export class FactorScheduler extends LRScheduler {
   private count = 0;
   private current: number;
   readonly step: number;
   readonly factor: number;
   readonly stopFactorLr: number;
-  constructor(opts: { step: number; factor?: number; stopFactorLr?: number; baseLr?: number }) {
+  readonly warmupSteps: number;
+  readonly warmupBeginLr: number;
+  constructor(opts: { step: number; factor?: number; stopFactorLr?: number; baseLr?: number; warmupSteps?: number; warmupBeginLr?: number }) {
     super(opts.baseLr);
     if (!(opts.step >= 1)) throw new Error('webgluon: FactorScheduler needs step >= 1');
     this.step = opts.step;
     this.factor = opts.factor ?? 1;
     this.stopFactorLr = opts.stopFactorLr ?? 1e-8;
+    this.warmupSteps = opts.warmupSteps ?? 0;
+    this.warmupBeginLr = opts.warmupBeginLr ?? 0;
+    if (!(Number.isInteger(this.warmupSteps) && this.warmupSteps >= 0)) throw new Error('webgluon: FactorScheduler needs warmupSteps a non-negative integer');
     this.current = this.baseLr;
   }
   override getState(): LRSchedulerState {
@@ -55,6 +64,9 @@ export class FactorScheduler extends LRScheduler {
     this.current = current;
   }
   lr(numUpdate: number): number {
+    if (numUpdate < this.warmupSteps) {
+      return this.warmupBeginLr + ((this.baseLr - this.warmupBeginLr) * numUpdate) / this.warmupSteps;
+    }
     if (this.count === 0 && this.current !== this.baseLr) this.current = this.baseLr;
     // MXNet keeps the state: the rate steps down each time another `step` updates have passed.
     while (numUpdate > this.count + this.step) {
