@@ -29,6 +29,22 @@ export function ensureRuntimeDir(): void {
   process.env.XDG_RUNTIME_DIR = dir;
 }
 
+/**
+ * dawn.node waits for the GPU by polling in a setImmediate loop: while a promise of Dawn's is
+ * pending (a readback, onSubmittedWorkDone, an async pipeline), the Node thread spins at 100% of a
+ * core, which on a 2-core machine takes a third of the CPU from lavapipe's worker threads. With
+ * WEBGLUON_BENCH_DAWN_POLL_MS=N (bench/run.ts --dawn-poll-ms N) the harness makes the global
+ * setImmediate, which dawn.node looks up, a setTimeout of N ms, for every system of the child
+ * alike: the bench can then say what the spin costs. Off by default (users' processes spin).
+ */
+export function throttleDawnPolling(): number | undefined {
+  const ms = Number(process.env.WEBGLUON_BENCH_DAWN_POLL_MS ?? '');
+  if (!(ms > 0)) return undefined;
+  const g = globalThis as unknown as { setImmediate: (fn: (...a: unknown[]) => void, ...args: unknown[]) => unknown };
+  g.setImmediate = (fn, ...args) => setTimeout(fn, ms, ...args);
+  return ms;
+}
+
 export interface CaseArgs {
   system: string;
   repeat: number;
@@ -151,6 +167,17 @@ export interface Runner {
   /** Work per step, for the throughput column (e.g. 16 pairs). */
   items?: { count: number; unit: string };
   notes?: string[];
+  /**
+   * The last step's time as the system measured it itself (a child process's own clock, without
+   * the pipe to it); the harness's own timing is used when absent.
+   */
+  lastStepMs?(): number | undefined;
+  /** The same for CPU time (a child process's own, all its threads). */
+  lastStepCpuMs?(): number | undefined;
+  /** Read right after the first step: what the system spent it on (e.g. pipeline creation ms). */
+  firstStepDetail?(): Record<string, number> | undefined;
+  /** Called once the case is done (a child process to end). */
+  close?(): Promise<void> | void;
 }
 
 export type Skipped = { skipped: string };
@@ -158,6 +185,11 @@ export type SystemFactory = (args: CaseArgs) => Promise<Runner | Skipped>;
 
 export interface StepRecord {
   ms: number;
+  /**
+   * CPU time of the process during the step (user + system, every thread: on lavapipe the
+   * driver's JIT and kernels too), ms. Less sensitive than `ms` to other load on the machine.
+   */
+  cpuMs?: number;
   dawn: { dispatches: number; submits: number; commandBuffers: number; peakBufferBytes: number; buffersCreated: number };
   stats?: SystemStats;
   value?: number;
@@ -178,6 +210,29 @@ export interface CaseResult {
     medianMs: number; minMs: number; maxMs: number; meanMs: number;
     dispatches: number; submits: number; sysDispatches?: number; sysSubmits?: number;
     peakBytes?: number; dawnPeakBufferBytes: number;
+    /** The first step, in a fresh process (with an empty shader cache unless the run kept it). */
+    coldMs?: number;
+    /** The median timed step. */
+    steadyMs?: number;
+    /** coldMs / steadyMs. */
+    coldRatio?: number;
+    /** Median CPU time of the timed steps, and of the first step (see StepRecord.cpuMs). */
+    medianCpuMs?: number;
+    coldCpuMs?: number;
+  };
+  /** Work of one step counted from the shapes (bench/harness.ts caseWork). */
+  work?: CaseWork;
+  /** The step as a fraction of the adapter's ceilings (filled in by bench/run.ts). */
+  ofCeiling?: { fmaPct?: number; bandwidthPct?: number; gflops?: number; gbs?: number };
+  /** How the child's shader cache was set up (bench/run.ts --shader-cache). */
+  shaderCache?: string;
+  /** What the system reports of its first step (webgluon: pipeline creation). */
+  firstStepDetail?: Record<string, number>;
+  /** The cold-start case: the first step on an empty shader cache, on a warm one, and steady. */
+  coldStart?: {
+    coldMs: number; warmCacheMs?: number; steadyMs: number; warmCacheDetail?: Record<string, number>;
+    /** The same three in CPU time of the process (StepRecord.cpuMs). */
+    coldCpuMs?: number; warmCacheCpuMs?: number; steadyCpuMs?: number;
   };
   items?: { count: number; unit: string };
   check?: Record<string, number | number[]>;
@@ -202,11 +257,15 @@ function errorText(e: unknown): string {
 async function timedStep(r: Runner): Promise<StepRecord> {
   r.resetStats?.();
   resetDawnCounters();
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   const v = await r.step();
-  const ms = performance.now() - t0;
+  const ms = r.lastStepMs?.() ?? performance.now() - t0;
+  const c = process.cpuUsage(c0);
+  const cpuMs = r.lastStepCpuMs ? r.lastStepCpuMs() : (c.user + c.system) / 1000;
   const rec: StepRecord = {
     ms,
+    ...(cpuMs !== undefined ? { cpuMs } : {}),
     dawn: {
       dispatches: dawn.dispatches, submits: dawn.submits, commandBuffers: dawn.commandBuffers,
       peakBufferBytes: dawn.peakBufferBytes, buffersCreated: dawn.buffersCreated,
@@ -233,6 +292,7 @@ export async function runCase(caseName: string, factories: Record<string, System
   try {
     ensureRuntimeDir();
     installDawnCounters();
+    const pollMs = throttleDawnPolling();
     const factory = factories[args.system];
     if (!factory) {
       res.skipped = `no ${args.system} implementation for ${caseName}`;
@@ -244,10 +304,13 @@ export async function runCase(caseName: string, factories: Record<string, System
         res.adapter = r.adapter;
         if (r.items) res.items = r.items;
         if (r.notes?.length) res.notes = [...r.notes];
+        if (pollMs) (res.notes ??= []).push(`dawn.node's polling throttled to one poll per ${pollMs} ms (WEBGLUON_BENCH_DAWN_POLL_MS)`);
         if (r.maxStepMs !== undefined) {
           await new Promise<void>((done) => process.stdout.write(`\n${DEADLINE_PREFIX}${JSON.stringify({ ms: r.maxStepMs, adapter: r.adapter })}\n`, () => done()));
         }
         res.first = await timedStep(r);
+        const detail = r.firstStepDetail?.();
+        if (detail) res.firstStepDetail = detail;
         const notReally = r.afterFirstStep?.();
         if (notReally) {
           res.skipped = notReally;
@@ -274,9 +337,16 @@ export async function runCase(caseName: string, factories: Record<string, System
           const ss = pick('submits'); if (ss !== undefined) res.summary.sysSubmits = ss;
           const peaks = st.map((s) => s.peakBytes).filter((x): x is number => typeof x === 'number');
           if (peaks.length) res.summary.peakBytes = Math.max(...peaks);
+          res.summary.coldMs = res.first.ms;
+          res.summary.steadyMs = res.summary.medianMs;
+          res.summary.coldRatio = res.first.ms / res.summary.medianMs;
+          const cpu = res.steps.map((x) => x.cpuMs).filter((x): x is number => typeof x === 'number');
+          if (cpu.length) res.summary.medianCpuMs = median(cpu);
+          if (res.first.cpuMs !== undefined) res.summary.coldCpuMs = res.first.cpuMs;
         }
         if (r.check && !res.skipped) res.check = await r.check();
-        if (r.notes?.length) res.notes = [...r.notes];
+        if (r.notes?.length) res.notes = [...(res.notes ?? []).filter((n) => !r.notes!.includes(n)), ...r.notes];
+        await r.close?.();
       }
     }
   } catch (e) {
@@ -446,6 +516,64 @@ export const CONTRASTIVE_VARIANTS: Record<string, { n: number; d: number }> = {
   'n262144xd2': { n: 262_144, d: 2 },
   'n16384xd128': { n: 16_384, d: 128 },
 };
+
+// ---------------------------------------------------------------------------------------------
+// Work per step, counted from the shapes, the same for every system
+
+export interface CaseWork {
+  /** Multiply-add FLOPs of the step's convolutions and matmuls (2 per multiply-add). */
+  flops?: number;
+  /** Bytes a step must move at least (inputs read once, outputs written once). */
+  bytes?: number;
+  /** Which ceiling bounds the step: the FMA ceiling or the streaming bandwidth. */
+  bound: 'fma' | 'bandwidth';
+  what: string;
+}
+
+/** 2 · N · Cout · Hout · Wout · Cin · KH · KW. */
+export function convFlops(n: number, cin: number, cout: number, hout: number, wout: number, k: number): number {
+  return 2 * n * cout * hout * wout * cin * k * k;
+}
+
+/** Forward and backward FLOPs of the Siamese tower on `images` images (see caseWork). */
+export function siameseFlops(images: number): { forward: number; backward: number } {
+  const S = SIAMESE;
+  const h1 = S.size - S.kernel + 1; // 101
+  const h2 = Math.floor(h1 / 2) - S.kernel + 1; // 46
+  const conv1 = convFlops(images, S.channels, S.conv1, h1, h1, S.kernel);
+  const conv2 = convFlops(images, S.conv1, S.conv2, h2, h2, S.kernel);
+  const dense1 = 2 * images * S.flat * S.hidden;
+  const dense2 = 2 * images * S.hidden * S.out;
+  return {
+    forward: conv1 + conv2 + dense1 + dense2,
+    // Gradients of the parameters only: conv1's data gradient is not needed (images need none).
+    backward: conv1 + 2 * conv2 + 2 * dense1 + 2 * dense2,
+  };
+}
+
+/**
+ * The work of one step of a case, counted from its shapes (pooling and elementwise operations
+ * are not counted as FLOPs: they are a few per element, bound by memory): the training step's
+ * forward and parameter gradients of both towers (32 images), the forward's two towers, and for
+ * the loss the bytes it must move (a, b and the label read, the loss and both gradients written).
+ */
+export function caseWork(caseName: string, variant: string): CaseWork | undefined {
+  const images = 2 * SIAMESE.batch;
+  if (caseName === 'siamese-train') {
+    const f = siameseFlops(images);
+    return { flops: f.forward + f.backward, bound: 'fma', what: 'conv and dense FLOPs, forward + parameter gradients, 32 images' };
+  }
+  if (caseName === 'siamese-forward') {
+    return { flops: siameseFlops(images).forward, bound: 'fma', what: 'conv and dense FLOPs, forward, 32 images' };
+  }
+  if (caseName === 'contrastive-loss') {
+    const size = CONTRASTIVE_VARIANTS[variant || 'n262144xd2'];
+    if (!size) return undefined;
+    const { n, d } = size;
+    return { bytes: 4 * (2 * n * d + n + n + 2 * n * d), bound: 'bandwidth', what: 'bytes: a, b, label read; loss, ∂a, ∂b written' };
+  }
+  return undefined;
+}
 
 export function sumAbs(a: ArrayLike<number>): number {
   let s = 0;

@@ -2,15 +2,21 @@
 // forward, backward-data, backward-weight) beside plain one-thread-per-output kernels, same adapter.
 //
 //   npx tsx bench/ops.ts [--only substring] [--tuning '{"tileM":8}'] [--runs 5] [--no-naive]
+//                        [--no-ceiling] [--json out.json]
 //
 // Times run from submit to queue.onSubmittedWorkDone(); the first run (which includes lavapipe's
-// JIT compile of the pipeline) is reported apart, the rest give the median (and the best).
+// JIT compile of the pipeline) is reported apart, the rest give the median (and the best). The
+// adapter's FMA ceiling and streaming bandwidth are measured first (bench/ceiling.ts) and each
+// kernel's GFLOP/s is also given as a percentage of the FMA ceiling.
 import type { KernelTemplate } from '../src/graph/kernel_template.js';
 import { matmulKernel } from '../src/codegen/kernels/matmul.js';
 import { conv2dBackwardDataKernel, conv2dBackwardWeightKernel, conv2dKernel, convGeometry, type ConvGeometry } from '../src/codegen/kernels/conv2d.js';
 import type { HostValue } from '../src/graph/registry.js';
 import { sizeOf, type Attrs, type Shape } from '../src/base/types.js';
 import { deviceSubgroupSize, getDevice, prepare, randomValue } from '../tests/kernels_harness.js';
+import { writeFileSync } from 'node:fs';
+import { describeCeiling, measureCeiling, pct, type Ceiling } from './ceiling.js';
+import { throttleDawnPolling } from './harness.js';
 
 const argv = process.argv.slice(2);
 const flag = (name: string) => {
@@ -21,6 +27,8 @@ const only = flag('only');
 const tuning = JSON.parse(flag('tuning') ?? '{}') as Record<string, number>;
 const runs = Number(flag('runs') ?? 5);
 const withNaive = !argv.includes('--no-naive');
+const withCeiling = !argv.includes('--no-ceiling');
+const jsonOut = flag('json');
 
 const WG = 64;
 
@@ -172,19 +180,39 @@ async function timePair(job: Job, t: Record<string, number>): Promise<[Timing, T
 
 const gflops = (flops: number, ms: number) => (flops / ms / 1e6).toFixed(2);
 
+const pollMs = throttleDawnPolling();
+if (pollMs) console.log(`dawn.node's polling throttled to one poll per ${pollMs} ms (WEBGLUON_BENCH_DAWN_POLL_MS)`);
 const device = await getDevice();
-void device;
+const info = (device as { adapterInfo?: GPUAdapterInfo }).adapterInfo;
+const adapter = info ? `${info.vendor} ${info.architecture} ${info.description}`.trim() : '';
 const lanes = await deviceSubgroupSize();
+let ceiling: Ceiling | null = null;
+if (withCeiling) {
+  ceiling = await measureCeiling(device, adapter);
+  console.log(`adapter: ${adapter || '?'}\n${describeCeiling(ceiling)}`);
+}
 console.log(`tuning ${JSON.stringify(tuning)}, ${runs} runs (tiled and plain alternating), median and best; the first run includes the JIT compile`);
 console.log(`subgroups: ${lanes && tuning.subgroups !== 0 ? `${lanes} lanes (convolutions with a subgroup of channels use them)` : 'not used'}\n`);
-const header = '| kernel | shapes | tiled GFLOP/s (best) | tiled ms (first run) | plain GFLOP/s (best) | plain ms | speedup |';
+const header = '| kernel | shapes | tiled GFLOP/s (best) | % of FMA ceiling (best) | tiled ms (first run) | plain GFLOP/s (best) | plain ms | speedup |';
 console.log(header);
-console.log('| --- | --- | ---: | ---: | ---: | ---: | ---: |');
+console.log('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+const rows: unknown[] = [];
 for (const job of jobs()) {
   const [tiled, plain] = await timePair(job, tuning);
+  const fma = ceiling?.fmaGflops;
   const row = `| ${job.name} | ${job.shape} | ${gflops(job.flops, tiled.median)} (${gflops(job.flops, tiled.best)}) | ` +
+    `${pct(job.flops / tiled.median / 1e6, fma)} (${pct(job.flops / tiled.best / 1e6, fma)}) | ` +
     `${tiled.median.toFixed(1)} (${tiled.first.toFixed(0)}) | ` +
     (plain ? `${gflops(job.flops, plain.median)} (${gflops(job.flops, plain.best)}) | ${plain.median.toFixed(1)} | ${(plain.median / tiled.median).toFixed(1)}x |` : '– | – | – |');
   console.log(row);
+  rows.push({
+    name: job.name, shape: job.shape, flops: job.flops, tiled, plain,
+    tiledGflops: job.flops / tiled.median / 1e6, tiledBestGflops: job.flops / tiled.best / 1e6,
+    fmaPct: fma ? (100 * job.flops / tiled.median / 1e6) / fma : undefined,
+  });
+}
+if (jsonOut) {
+  writeFileSync(jsonOut, `${JSON.stringify({ date: new Date().toISOString(), adapter, tuning, runs, subgroups: lanes && tuning.subgroups !== 0 ? lanes : 0, ceiling, rows }, null, 1)}\n`);
+  console.log(`\nwrote ${jsonOut}`);
 }
 process.exit(0);

@@ -1,14 +1,24 @@
 // Where a hybridized Siamese training step spends its time: the step's kernels are recorded,
-// then each is replayed on its own (submitted and waited for, `repeats` times) and timed.
-//   npx tsx scripts/kernel_profile.ts [imageSize=105] [repeats=3] [eager]
+// then each is replayed on its own (submitted and waited for, `repeats` times) and timed, with its
+// FLOPs and bytes counted from the shapes and read against the adapter's FMA ceiling and streaming
+// bandwidth (measured first by bench/ceiling.ts's probes; --no-ceiling skips them).
+//   npx tsx scripts/kernel_profile.ts [imageSize=105] [repeats=3] [eager] [--no-ceiling] [--json out.json]
+import { writeFileSync } from 'node:fs';
 import { autograd, gluon, init, nd, type Tensor } from '../src/index.js';
 import { ContrastiveLoss, Siamese } from '../examples/siamese/model.js';
-import { enqueue, flush, tapDispatches, type Dispatch } from '../src/runtime/executor.js';
-import { getDevice } from '../src/runtime/device.js';
+import { getBackend } from '../src/runtime/device.js';
+import { describeCeiling, measureCeiling, type Ceiling } from '../bench/ceiling.js';
+import { profileStep, profileTable } from '../bench/profile.js';
 
-const size = Number(process.argv[2] ?? 105);
-const repeats = Number(process.argv[3] ?? 3);
-const hybrid = process.argv[4] !== 'eager';
+const argv = process.argv.slice(2);
+const jsonAt = argv.indexOf('--json');
+const jsonOut = jsonAt >= 0 ? argv[jsonAt + 1] : undefined;
+const positional = argv.filter((a, i) => !a.startsWith('--') && !(jsonAt >= 0 && i === jsonAt + 1));
+const size = Number(positional[0] ?? 105);
+const repeats = Number(positional[1] ?? 3);
+const hybrid = positional[2] !== 'eager';
+const withCeiling = !argv.includes('--no-ceiling');
+
 nd.random.seed(1);
 const model = new Siamese();
 model.initialize(new init.Xavier());
@@ -32,37 +42,15 @@ const step = async () => {
   await l.data();
 };
 await step();
-// The second step, recorded: its storages are kept alive for the replays.
-const recorded: Dispatch[] = [];
-tapDispatches((d) => {
-  [...d.reads, ...d.writes].forEach((s) => s.retain());
-  recorded.push(d);
-});
 await step();
-tapDispatches(null);
-
-const device = await getDevice();
-const done = async () => {
-  await flush();
-  await device.queue.onSubmittedWorkDone();
-};
-const byLabel = new Map<string, number>();
-let total = 0;
-for (const d of recorded) {
-  enqueue(d);
-  await done(); // first run: pipeline ready, buffers bound
-  const t0 = performance.now();
-  for (let r = 0; r < repeats; r++) {
-    enqueue(d);
-    await done();
-  }
-  const ms = (performance.now() - t0) / repeats;
-  // Group the kernels of one plan position (Adam's updates share a label).
-  const label = d.kernel.label.replace(/ @ .*$/, '');
-  byLabel.set(label, (byLabel.get(label) ?? 0) + ms);
-  total += ms;
+const backend = await getBackend();
+let ceiling: Ceiling | null = null;
+if (withCeiling && backend.kind === 'gpu') {
+  ceiling = await measureCeiling(backend.device, backend.adapterName);
+  console.log(`${describeCeiling(ceiling)}\n`);
 }
-const rows = [...byLabel].sort((a, b) => b[1] - a[1]);
-console.log(`${recorded.length} kernels in a ${hybrid ? 'hybridized' : 'eager'} step at ${size}x${size}, each timed alone (mean of ${repeats} runs):`);
-for (const [label, ms] of rows) console.log(`${ms.toFixed(1).padStart(9)} ms ${(100 * ms / total).toFixed(1).padStart(5)}%  ${label}`);
-console.log(`${total.toFixed(1).padStart(9)} ms in all`);
+// The third step, recorded: its storages are kept alive for the replays.
+const profile = await profileStep(step, repeats);
+console.log(profileTable(profile, ceiling, `${hybrid ? 'hybridized' : 'eager'} step at ${size}x${size}`, 1000));
+if (jsonOut) writeFileSync(jsonOut, `${JSON.stringify({ size, hybrid, ceiling, profile }, null, 1)}\n`);
+process.exit(0);

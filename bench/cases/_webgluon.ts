@@ -21,6 +21,8 @@ export interface Webgluon {
   sync(): Promise<void>;
   /** Where the API came from (public index, or internal modules while src/index.ts is missing). */
   source: string;
+  /** Pipeline creation time (src/runtime/pipeline_cache.ts), when the runtime keeps it. */
+  pipelines?: { timings(): Record<string, number>; reset(): void };
 }
 
 function isMissingModule(e: unknown): boolean {
@@ -64,6 +66,10 @@ export async function loadWebgluon(): Promise<Webgluon | Skipped> {
   }
   const deviceMod: any = await import('../../src/runtime/device.js');
   const executorMod: any = await import('../../src/runtime/executor.js');
+  const pipelineMod: any = await import('../../src/runtime/pipeline_cache.js');
+  const pipelines = pipelineMod.pipelineTimings
+    ? { timings: () => ({ ...pipelineMod.pipelineTimings }) as Record<string, number>, reset: () => pipelineMod.resetPipelineTimings() }
+    : undefined;
   const backend = await deviceMod.getBackend();
   if (backend.kind !== 'gpu') return { skipped: `webgluon has no GPU adapter (${backend.reason})` };
   const runtime = api.runtime ?? {};
@@ -75,7 +81,7 @@ export async function loadWebgluon(): Promise<Webgluon | Skipped> {
     await executorMod.flush();
     await (backend.device as GPUDevice).queue.onSubmittedWorkDone();
   };
-  return { nd: api.nd, autograd: api.autograd, gluon: api.gluon, runtime, adapter: backend.adapterName, sync, source };
+  return { nd: api.nd, autograd: api.autograd, gluon: api.gluon, runtime, adapter: backend.adapterName, sync, source, pipelines };
 }
 
 function need(cond: unknown, what: string): asserts cond {
@@ -93,9 +99,21 @@ export async function guard(build: () => Promise<Runner | Skipped>): Promise<Run
   }
 }
 
-function statsOf(wg: Webgluon): Pick<Runner, 'resetStats' | 'stats'> {
+function statsOf(wg: Webgluon): Pick<Runner, 'resetStats' | 'stats' | 'firstStepDetail'> {
   return {
-    resetStats: () => wg.runtime.resetStats(),
+    resetStats: () => {
+      wg.runtime.resetStats();
+      wg.pipelines?.reset();
+    },
+    firstStepDetail: () => {
+      const t = wg.pipelines?.timings();
+      if (!t) return undefined;
+      const ms = (x: number | undefined) => Math.round(x ?? 0);
+      return {
+        pipelinesSync: t.syncCreated, pipelineSyncMs: ms(t.syncMs), pipelinesAsync: t.asyncCreated,
+        pipelineAsyncIssueMs: ms(t.asyncIssueMs), pipelineAsyncWallMs: ms(t.asyncWallMs), pipelineWaitMs: ms(t.waitMs),
+      };
+    },
     stats: () => {
       const s = wg.runtime.stats();
       return { dispatches: s.dispatches, submits: s.submits, pipelines: s.pipelines, peakBytes: s.peakBytes, liveBytes: s.liveBytes };

@@ -3,6 +3,7 @@
 import { runCase } from '../harness.js';
 import { initTfjs } from '../tfjs/setup.js';
 import { tfjsContrastive } from '../tfjs/contrastive.js';
+import { pytorchRunner } from './_pytorch.js';
 import { webgluonContrastive } from './_webgluon.js';
 
 await runCase('contrastive-loss', {
@@ -10,4 +11,5 @@ await runCase('contrastive-loss', {
   'webgluon-hybrid': (a) => webgluonContrastive('hybrid', a.variant || 'n262144xd2'),
   'tfjs-webgpu': async (a) => tfjsContrastive(await initTfjs('webgpu'), a.variant || 'n262144xd2'),
   'tfjs-cpu': async (a) => tfjsContrastive(await initTfjs('cpu'), a.variant || 'n262144xd2'),
+  'pytorch-cpu': (a) => pytorchRunner('contrastive-loss', a.variant || 'n262144xd2'),
 });

@@ -3,6 +3,7 @@
 import { runCase } from '../harness.js';
 import { initTfjs } from '../tfjs/setup.js';
 import { tfjsSiameseForward } from '../tfjs/siamese.js';
+import { pytorchRunner } from './_pytorch.js';
 import { webgluonSiameseForward } from './_webgluon.js';
 
 await runCase('siamese-forward', {
@@ -10,4 +11,5 @@ await runCase('siamese-forward', {
   'webgluon-hybrid': () => webgluonSiameseForward('hybrid'),
   'tfjs-webgpu': async () => tfjsSiameseForward(await initTfjs('webgpu')),
   'tfjs-cpu': async () => tfjsSiameseForward(await initTfjs('cpu')),
+  'pytorch-cpu': () => pytorchRunner('siamese-forward', ''),
 });

@@ -3,6 +3,7 @@
 import { parseArgs, runCase } from '../harness.js';
 import { initTfjs } from '../tfjs/setup.js';
 import { tfjsSiameseTrain } from '../tfjs/siamese.js';
+import { pytorchRunner } from './_pytorch.js';
 import { webgluonSiameseTrain } from './_webgluon.js';
 
 // Variant 'batched': both images of a pair go through the tower as one batch of 2N (the same
@@ -14,4 +15,5 @@ await runCase('siamese-train', {
   'webgluon-hybrid': () => webgluonSiameseTrain('hybrid', batched),
   'tfjs-webgpu': async () => tfjsSiameseTrain(await initTfjs('webgpu'), batched),
   'tfjs-cpu': async () => tfjsSiameseTrain(await initTfjs('cpu'), batched),
+  'pytorch-cpu': () => pytorchRunner('siamese-train', batched ? 'batched' : ''),
 });

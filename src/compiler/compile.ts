@@ -9,7 +9,7 @@ import { keep } from '../ndarray/scope.js';
 import { nextSeq } from '../ndarray/tape.js';
 import { Tensor } from '../ndarray/tensor.js';
 import { backendIfReady } from '../runtime/device.js';
-import { flushSync } from '../runtime/executor.js';
+import { flushSync, preparePipelines } from '../runtime/executor.js';
 import { retirePlan, runPlan, runPlanFresh, type Plan, type PlanKernel } from './plan_executor.js';
 import type { Storage } from '../runtime/storage.js';
 import { checkPlanCall } from './plan_anomaly.js';
@@ -184,6 +184,9 @@ export function compileFunction(fn: TraceFn, opts: CompileOptions = {}): Compile
       }
       cache.set(key, plans);
       evict();
+      // Every pipeline of the new plans at once, created asynchronously before the first dispatch needs it.
+      preparePipelines([plans.forward, plans.trainForward, plans.backward].flatMap((plan) =>
+        plan?.kernels.map((k) => ({ kernel: k.kernel, reads: k.reads.length, writes: k.writes.length })) ?? []));
     }
     const wrap = (s: Storage, n: Node) => new Tensor(s, n.shape, n.dtype);
     const run = (plan: Plan, phase: 'forward' | 'backward', ins: readonly Storage[]): Storage[] => {

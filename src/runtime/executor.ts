@@ -2,6 +2,7 @@
 // one encoder and one compute pass per flush, at a readback or every BATCH dispatches. It runs
 // kernels given as WGSL on storages; what the kernels compute is the business of the layers above.
 import { DeviceError } from '../base/errors.js';
+import { envVar } from '../base/env.js';
 import { BufferPool, sizeClass } from './buffer_pool.js';
 import { backendIfReady, getBackend, onDeviceLost, type Backend } from './device.js';
 import { PipelineCache } from './pipeline_cache.js';
@@ -102,6 +103,27 @@ function retire(g: GpuState | null): void {
   retiring = [];
 }
 
+/**
+ * Dead storages that no kernel of `batch` uses go back to the pool before the batch is encoded:
+ * every submit that used them has been issued, and the batch's outputs may take their buffers.
+ * (Waiting for the end of the flush kept them counted live, and out of reach, while the batch's
+ * outputs were allocated: the saved activations of a training step beside its optimizer's new
+ * parameters, for instance.) The others retire after the batch, as before.
+ */
+function retireUnused(g: GpuState, batch: readonly Dispatch[]): void {
+  if (!retiring.length) return;
+  const used = new Set<Storage>();
+  for (const d of batch) {
+    for (const s of d.reads) used.add(s);
+    for (const s of d.writes) used.add(s);
+  }
+  const later = retiring.filter((s) => used.has(s));
+  if (later.length === retiring.length) return;
+  retiring = retiring.filter((s) => !used.has(s));
+  retire(g);
+  retiring = later;
+}
+
 function gpuState(b: Backend & { kind: 'gpu' }): GpuState {
   if (gpu && gpu.device === b.device) return gpu;
   gpu = { device: b.device, pool: new BufferPool(b.device), pipelines: new PipelineCache(b.device), meta: new Map(), scopes: [], owned: new WeakSet(), bindings: new WeakMap() };
@@ -118,7 +140,102 @@ export function enqueue(d: Dispatch): void {
   tap?.(d);
   pending.push(d);
   counters.dispatches++;
-  if (pending.length >= BATCH && backendIfReady()) flushSync();
+  // While a flush waits for pipelines being created, the batch grows: it is submitted whole then.
+  if (pending.length >= BATCH && backendIfReady() && !deferred) flushSync();
+}
+
+/** A kernel and how many storages it reads and writes: what its pipeline's layout needs. */
+export interface PipelineRequest {
+  kernel: ComputeKernel;
+  reads: number;
+  writes: number;
+}
+
+/** Preparations asked for before the device existed; flushes wait until they have started. */
+const preparing = new Set<Promise<void>>();
+
+/**
+ * Starts creating the pipelines of `kernels` (a compiled plan's) with createComputePipelineAsync,
+ * all at once, so that the driver compiles them in parallel with each other and with the host's
+ * work until the first dispatch needs them. Flushes wait for the ones their batch needs (an
+ * automatic flush is put off until they are ready; flush() and readbacks await them), so no
+ * pipeline is also created synchronously meanwhile. Without a device yet, one is asked for and the
+ * pipelines are started once it exists.
+ *
+ * No-op on the CPU backend, and by default on drivers that run on the CPU (lavapipe/llvmpipe,
+ * SwiftShader): they JIT a shader at its first dispatch, not when its pipeline is created (which
+ * takes them ~10 ms), so there is nothing to move, and waiting on a promise costs more there than
+ * blocking in createComputePipeline (dawn.node spins while a promise is pending, on the cores the
+ * driver runs on). WEBGLUON_ASYNC_PIPELINES=1 prepares on every adapter, 0 on none (every
+ * pipeline is then made synchronously by the first flush that needs it).
+ */
+export function preparePipelines(kernels: readonly PipelineRequest[]): void {
+  const mode = envVar('WEBGLUON_ASYNC_PIPELINES');
+  if (!kernels.length || mode === '0') return;
+  const b = backendIfReady();
+  if (b?.kind === 'gpu' && mode !== '1' && CPU_DRIVER.test(b.adapterName)) return;
+  if (b) {
+    prepareOn(b, kernels);
+    return;
+  }
+  const started: Promise<void> = getBackend().then((nb) => {
+    if (backendIfReady() === nb) prepareOn(nb, kernels);
+  }, () => undefined).finally(() => preparing.delete(started));
+  preparing.add(started);
+}
+
+/** Adapters whose driver compiles shaders on the CPU at their first dispatch. */
+const CPU_DRIVER = /llvmpipe|lavapipe|swiftshader/i;
+
+function prepareOn(b: Backend, kernels: readonly PipelineRequest[]): void {
+  if (b.kind !== 'gpu') return;
+  if (envVar('WEBGLUON_ASYNC_PIPELINES') !== '1' && CPU_DRIVER.test(b.adapterName)) return;
+  const g = gpuState(b);
+  for (const r of kernels) {
+    const spec = forThisDevice(r.kernel, b.subgroupSize);
+    g.pipelines.prepare(spec.wgsl, spec.label, r.reads, r.writes, spec.meta !== null);
+  }
+}
+
+/** Whether a dispatch of `batch` needs a pipeline that is still being created. */
+function waitsForPipelines(g: GpuState, subgroupSize: number, batch: readonly Dispatch[]): boolean {
+  if (g.pipelines.pendingCount === 0) return false;
+  return batch.some((d) => g.pipelines.isPending(forThisDevice(d.kernel, subgroupSize).wgsl));
+}
+
+/** Set while a flush is put off until the pipelines it needs are ready. */
+let deferred: Promise<void> | null = null;
+
+function deferFlush(g: GpuState): void {
+  if (deferred) return;
+  const again: Promise<void> = g.pipelines.whenReady().then(() => {
+    if (deferred === again) deferred = null;
+    if (gpu !== g || (!pending.length && !retiring.length)) return;
+    try {
+      flushSync();
+    } catch (e) {
+      g.scopes.push(Promise.resolve(e as Error));
+    }
+  });
+  deferred = again;
+}
+
+/**
+ * The backend, once nothing pending waits for a pipeline being created (preparations asked for
+ * before the device existed included): flushSync() then submits the whole batch.
+ */
+async function readyToFlush(): Promise<Backend> {
+  for (;;) {
+    const b = await currentBackend();
+    if (preparing.size) {
+      await Promise.all([...preparing]);
+      continue;
+    }
+    if (b.kind !== 'gpu') return b;
+    const g = gpuState(b);
+    if (!waitsForPipelines(g, b.subgroupSize, pending)) return b;
+    await g.pipelines.whenReady();
+  }
 }
 
 function mib(bytes: number): string {
@@ -236,6 +353,12 @@ function forThisDevice(kernel: ComputeKernel, subgroupSize: number): ComputeKern
 export function flushSync(): void {
   const b = backendIfReady();
   if (!b) throw new Error('webgluon internal: flushSync before the backend exists');
+  if (b.kind === 'gpu' && waitsForPipelines(gpuState(b), b.subgroupSize, pending)) {
+    // Put off until the pipelines are ready, so that none is also created synchronously. What
+    // retires waits too (queued kernels still read it), and is counted live until then.
+    deferFlush(gpuState(b));
+    return;
+  }
   const batch = pending;
   pending = [];
   relieveMemoryPressure();
@@ -249,6 +372,7 @@ export function flushSync(): void {
   // another kernel, and this batch would be lost): flush() and readbacks report them.
   // Storages uploaded but never read by a kernel still need their data on the GPU.
   if (batch.length === 0 && retiring.length === 0) return;
+  retireUnused(g, batch);
   g.device.pushErrorScope('out-of-memory');
   g.device.pushErrorScope('validation');
   const encoder = g.device.createCommandEncoder();
@@ -295,7 +419,7 @@ async function currentBackend(): Promise<Backend> {
 
 /** Submits pending work and rethrows any GPU error it produced, naming the kernels. */
 export async function flush(): Promise<void> {
-  const b = await currentBackend();
+  const b = await readyToFlush();
   flushSync();
   if (b.kind === 'gpu') await raiseErrors(gpuState(b));
 }
@@ -315,7 +439,7 @@ async function raiseErrors(g: GpuState): Promise<void> {
 
 /** Copies a storage back to the host through a staging buffer. */
 export async function readStorage(s: Storage): Promise<HostArray> {
-  const b = await currentBackend();
+  const b = await readyToFlush();
   flushSync();
   counters.readbacks++;
   if (b.kind === 'cpu') return (s.host ?? newHostArray(s.dtype, s.size)).slice();
