@@ -43,6 +43,13 @@ export const CASES: Record<string, CaseSpec> = {
     variants: [''], repeat: 2, timeoutS: 1800, what: 'first hybridized training step with an empty shader cache vs a steady step',
     script: 'siamese-train', systems: ['webgluon-hybrid', 'webgluon-eager'], coldStart: true,
   },
+  // One child runs both systems in one page of headless Chromium (SwiftShader), so that their ratio is
+  // of one run; it prints a result per system. `--variant full` is 16 pairs of 105×105, as the rows
+  // above: about 30 minutes on 2 cores, one tfjs step taking about 9 of them.
+  'siamese-train-browser': {
+    variants: ['small'], repeat: 2, timeoutS: 3600, script: 'bench/browser/run.ts', systems: ['browser'],
+    what: 'Siamese train step in headless Chromium, 8 pairs 1x28x28 (small) or 16 of 1x105x105 (full): webgluon hybridized and tfjs-webgpu in one page',
+  },
 };
 
 interface Options {
@@ -114,6 +121,8 @@ interface ChildOutcome {
   result: CaseResult | null; code: number | null; signal: string | null; stderr: string; ms: number;
   /** Set when the child announced a step limit and overran it. */
   overran?: { ms: number; adapter?: string };
+  /** The results after the first, from a child that measures several systems. */
+  more?: CaseResult[];
 }
 
 /**
@@ -157,12 +166,11 @@ function runChild(script: string, system: string, variant: string, repeat: numbe
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       if (deadline) clearTimeout(deadline);
-      const line = out.split('\n').find((l) => l.startsWith(RESULT_PREFIX));
-      let result: CaseResult | null = null;
-      if (line) {
-        try { result = JSON.parse(line.slice(RESULT_PREFIX.length)) as CaseResult; } catch { result = null; }
-      }
-      done({ result, code, signal, stderr: err, ms: Date.now() - t0, overran });
+      // A child that measures several systems at once (siamese-train-browser) prints a line for each.
+      const parsed = out.split('\n').filter((l) => l.startsWith(RESULT_PREFIX)).flatMap((line) => {
+        try { return [JSON.parse(line.slice(RESULT_PREFIX.length)) as CaseResult]; } catch { return []; }
+      });
+      done({ result: parsed[0] ?? null, more: parsed.slice(1), code, signal, stderr: err, ms: Date.now() - t0, overran });
     });
   });
 }
@@ -193,7 +201,7 @@ const fmtRate = (r: CaseResult): string => {
 const sig = (x: number) => (Math.abs(x) >= 1e4 ? x.toExponential(5) : x.toPrecision(6));
 
 function checkText(r: CaseResult): string {
-  if (r.case === 'siamese-train') {
+  if (r.case === 'siamese-train' || r.case === 'siamese-train-browser') {
     const vals = [r.first?.value, ...(r.steps ?? []).map((s) => s.value)].filter((v): v is number => typeof v === 'number');
     return vals.length ? `loss ${vals.map(sig).join(' → ')}` : '–';
   }
@@ -207,7 +215,7 @@ function checkText(r: CaseResult): string {
 
 /** The numbers that must agree across systems (same weights, same batch, same math). */
 function checkVector(r: CaseResult): number[] | null {
-  if (r.case === 'siamese-train') return typeof r.first?.value === 'number' ? [r.first.value] : null;
+  if (r.case === 'siamese-train' || r.case === 'siamese-train-browser') return typeof r.first?.value === 'number' ? [r.first.value] : null;
   if (r.check && 'distances' in r.check) return (r.check.distances as number[]).slice();
   if (r.check && 'lossSum' in r.check) return [r.check.lossSum as number, r.check.gradAbsSumA as number, r.check.gradAbsSumB as number];
   return null;
@@ -492,14 +500,16 @@ async function main(): Promise<void> {
         process.stderr.write(`bench: ${c}${v ? ` ${v}` : ''} on ${s} (repeat ${repeat}) … `);
         const t0 = Date.now();
         let r: CaseResult;
+        let more: CaseResult[] = [];
         if (spec.coldStart) {
           r = await runColdStart(c, spec, v, s, repeat, o);
         } else {
           const out = await runWithRetries(spec.script ?? c, s, v, repeat, o, spec.timeoutS, () => shaderCacheEnv(o.shaderCache));
           r = failed(out.result, c, v, s, repeat, o, out);
           r.shaderCache = o.shaderCache;
+          more = out.more ?? [];
         }
-        results.push(r);
+        results.push(r, ...more);
         const what = r.coldStart ? `cold ${fmtMs(r.coldStart.coldMs)}, warm cache ${fmtMs(r.coldStart.warmCacheMs)}, steady ${fmtMs(r.coldStart.steadyMs)}`
           : r.summary ? `median ${fmtMs(r.summary.medianMs)}, ${r.summary.dispatches} dispatches` : r.error ? `error: ${r.error.split('\n')[0]}` : `skipped: ${r.skipped}`;
         process.stderr.write(`${what} (${((Date.now() - t0) / 1000).toFixed(1)} s)\n`);
