@@ -131,8 +131,10 @@ describe('installed into a fresh project', () => {
     const cmd = join(project, 'node_modules', '.bin', 'webgluon-siamese');
     const help = await run(cmd, ['--help'], project);
     expect(help.status, help.out).toBe(0);
-    expect(help.stdout).toMatch(/^usage:\n {2}webgluon-siamese train /);
-    expect(help.stdout).toContain('webgluon-siamese eval-oneshot');
+    expect(help.stdout).toMatch(/^usage: webgluon-siamese <command> \[options\]\ncommands:\n {2}train /);
+    expect(help.stdout).toContain('eval-oneshot');
+    const trainHelp = await run(cmd, ['train', '--help'], project);
+    expect(trainHelp.stdout).toMatch(/^usage: webgluon-siamese train \[options\]/);
     const bad = await run(cmd, ['no-such-command'], project);
     expect(bad.status, bad.out).toBe(2);
     // A real run from the package: the built-in glyph data, a decode worker from dist/, two steps.
