@@ -1,34 +1,8 @@
 // The package entry for Node: `import { nd, sym, autograd, gluon, init, runtime } from 'webgluon'`.
-// It installs the Node environment (src/node.ts: Dawn, the GPU-memory collector, async autograd scopes).
+// It installs the Node environment (src/node.ts: Dawn, the GPU-memory collector, async autograd
+// scopes) before anything else runs; the API itself is src/api.ts, shared with the browser entry.
 import './node.js';
-// The op families: their declarations add nd.sum, x.add, … to the op namespace's type.
-import './ops/index.js';
-import { init as initDevice } from './runtime/device.js';
-import { flush } from './runtime/executor.js';
-import { resetStats, stats } from './runtime/stats.js';
 
-export { nd, autograd, Tensor, tidy, keep } from './ndarray/index.js';
-export { sym } from './graph/symbol.js';
-export { readParameterMetadata } from './nn/serialization.js';
-export { exportOnnx } from './nn/export_onnx.js';
-export type { OnnxExportOptions, OnnxExportResult } from './nn/export_onnx.js';
-export { init } from './nn/index.js';
-export {
-  WebgluonError, ShapeError, DTypeError, GraphError, DeviceError, DataError, AnomalyError, NoGradientError, DisposedError, ArgumentError,
-} from './base/errors.js';
-export type { RuntimeStats } from './runtime/stats.js';
-export type { DType, Shape } from './base/types.js';
-export type { NestedArray } from './ndarray/tensor.js';
-export type { DeviceInfo, InitOptions } from './runtime/device.js';
-export type { Ops } from './graph/registry.js';
-/** The type of `F` in hybridForward when it runs eagerly: `hybridForward(F: F, x: Tensor)`. */
-export type F = import('./graph/registry.js').Ops<import('./ndarray/tensor.js').Tensor>;
-
+export * from './api.js';
 /** gluon: Block, HybridBlock, Parameter, Trainer, nn, loss, data, … (a namespace: its members are types too). */
 export * as gluon from './gluon.js';
-
-/**
- * runtime.init({ device }) runs webgluon on a GPUDevice of the caller's; stats() / resetStats()
- * count kernels and memory; flush() waits for queued GPU work and reports its errors.
- */
-export const runtime = { init: initDevice, stats, resetStats, flush };
