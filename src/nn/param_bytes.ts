@@ -7,7 +7,7 @@ import { VERSION } from '../base/version.js';
 import type { AnyBlock, LoadParametersOptions } from './block.js';
 import type { Parameter } from './parameter.js';
 import {
-  PARAMS_FORMAT, assignParameters, blockMetadata, decodeSafetensorsFile, encodeSafetensors, type DecodedTensor, type SafetensorsMetadata,
+  PARAMS_FORMAT, assignParameters, parameterTensors, blockMetadata, decodeSafetensorsFile, encodeSafetensors, type DecodedTensor, type SafetensorsMetadata,
 } from './serialization.js';
 
 /**
@@ -18,15 +18,7 @@ export async function parametersToBytes(params: ReadonlyMap<string, Parameter>, 
   if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) {
     throw new TypeError(`webgluon: metadata must be an object of strings, got ${JSON.stringify(metadata)}`);
   }
-  const tensors = new Map<string, DecodedTensor>();
-  for (const [name, p] of params) {
-    if (!p.isInitialized) {
-      throw new Error(`webgluon: cannot save parameters: '${name}' is not initialized` +
-        (p.hasDeferredInit ? ' (its shape is inferred at the first forward call; run one first)' : ''));
-    }
-    const t = p.data();
-    tensors.set(name, { dtype: t.dtype, shape: [...t.shape], data: await t.data() });
-  }
+  const tensors = await parameterTensors(params);
   return encodeSafetensors(tensors, { ...metadata, format: PARAMS_FORMAT, webgluon: VERSION });
 }
 

@@ -334,12 +334,8 @@ export function blockMetadata(block: object, extra: SafetensorsMetadata = {}): S
   return { ...out, ...extra };
 }
 
-/**
- * Writes the parameters, named by their keys, atomically. `metadata` goes into the header's
- * `__metadata__` (string values only), with `format` and `webgluon` (the version) set by this function.
- */
-export async function saveParameters(params: ReadonlyMap<string, Parameter>, path: string, metadata: SafetensorsMetadata = {}): Promise<void> {
-  const meta = { ...checkMetadata(metadata), format: PARAMS_FORMAT, webgluon: VERSION };
+/** The parameters' values read back, named by their keys; one not initialized yet is refused. */
+export async function parameterTensors(params: ReadonlyMap<string, Parameter>): Promise<Map<string, DecodedTensor>> {
   const tensors = new Map<string, DecodedTensor>();
   for (const [name, p] of params) {
     if (!p.isInitialized) {
@@ -349,7 +345,16 @@ export async function saveParameters(params: ReadonlyMap<string, Parameter>, pat
     const t = p.data();
     tensors.set(name, { dtype: t.dtype, shape: [...t.shape], data: await t.data() });
   }
-  await writeSafetensorsFile(path, tensors, meta);
+  return tensors;
+}
+
+/**
+ * Writes the parameters, named by their keys, atomically. `metadata` goes into the header's
+ * `__metadata__` (string values only), with `format` and `webgluon` (the version) set by this function.
+ */
+export async function saveParameters(params: ReadonlyMap<string, Parameter>, path: string, metadata: SafetensorsMetadata = {}): Promise<void> {
+  const meta = { ...checkMetadata(metadata), format: PARAMS_FORMAT, webgluon: VERSION };
+  await writeSafetensorsFile(path, await parameterTensors(params), meta);
 }
 
 const WRITE_ERRORS: Record<string, string> = {
