@@ -4,6 +4,7 @@ import { existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { HostArray, ImageFolderDataset } from '../../src/data/index.js';
 import { seededRandom, type SeededRandom } from '../../src/data/sampler.js';
+import { toChw as resampleToChw } from '../../src/data/resample.js';
 import type { Transform } from '../../src/data/transforms.js';
 
 export type Pair = [HostArray, HostArray, HostArray];
@@ -196,27 +197,6 @@ function shuffled(n: number, pick: (n: number) => number): number[] {
  */
 export function toChw(image: HostArray, size = image.shape[0]): HostArray {
   const [h, w] = image.shape;
-  const src = image.data;
   if (size === h && size === w) return image.astype('float32').transpose([2, 0, 1]).div(255);
-  const out = new Float32Array(size * size);
-  for (let y = 0; y < size; y++) {
-    const y0 = (y * h) / size;
-    const y1 = ((y + 1) * h) / size;
-    for (let x = 0; x < size; x++) {
-      const x0 = (x * w) / size;
-      const x1 = ((x + 1) * w) / size;
-      let sum = 0;
-      let area = 0;
-      for (let sy = Math.floor(y0); sy < Math.ceil(y1); sy++) {
-        const wy = Math.min(y1, sy + 1) - Math.max(y0, sy);
-        for (let sx = Math.floor(x0); sx < Math.ceil(x1); sx++) {
-          const wx = Math.min(x1, sx + 1) - Math.max(x0, sx);
-          sum += wy * wx * src[sy * w + sx];
-          area += wy * wx;
-        }
-      }
-      out[y * size + x] = sum / area / 255;
-    }
-  }
-  return new HostArray(out, [1, size, size]);
+  return resampleToChw(image, size);
 }
