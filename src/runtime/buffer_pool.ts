@@ -14,11 +14,10 @@ export function sizeClass(bytes: number): number {
   return Math.ceil(b / step) * step;
 }
 
-/** How far back in a free list acquire() looks for a preferred buffer. */
-const PREFER_WINDOW = 64;
-
 export class BufferPool {
   private free = new Map<number, GPUBuffer[]>();
+  /** Every pooled buffer, so that a preferred one is found however many were freed after it. */
+  private pooled = new Set<GPUBuffer>();
 
   constructor(private device: GPUDevice) {}
 
@@ -30,17 +29,20 @@ export class BufferPool {
     const size = sizeClass(bytes);
     const list = this.free.get(size);
     let buf: GPUBuffer | undefined;
-    // Only recently freed buffers are looked at: a kernel's previous buffers were freed one
-    // step ago, and a long free list (eager garbage awaiting GC) must not cost a scan per output.
-    if (list && prefer.length) {
-      for (let at = list.length - 1; at >= Math.max(0, list.length - PREFER_WINDOW); at--) {
-        if (!prefer.includes(list[at])) continue;
-        buf = list.splice(at, 1)[0];
+    // Looked up by identity, not by a scan of recent frees: garbage collected in a burst between
+    // two steps (hundreds of buffers of one size) used to push a plan's own buffer out of reach,
+    // and its kernel then needed a new bind group.
+    if (list) {
+      for (const p of prefer) {
+        if (p.size !== size || !this.pooled.has(p)) continue;
+        list.splice(list.lastIndexOf(p), 1);
+        buf = p;
         break;
       }
     }
     buf ??= list?.pop();
     if (buf) {
+      this.pooled.delete(buf);
       counters.pooledBytes -= size;
     } else {
       buf = this.device.createBuffer({ size, usage: USAGE(), label });
@@ -59,12 +61,14 @@ export class BufferPool {
     let list = this.free.get(size);
     if (!list) this.free.set(size, (list = []));
     list.push(buf);
+    this.pooled.add(buf);
   }
 
   /** Frees every pooled buffer (memory pressure, device loss). */
   trim(): void {
     for (const list of this.free.values()) for (const b of list) b.destroy();
     this.free.clear();
+    this.pooled.clear();
     counters.pooledBytes = 0;
   }
 }
