@@ -71,12 +71,18 @@ interface Options {
   shaderCache: 'fresh' | 'keep' | 'off';
   /** Throttle dawn.node's busy polling in every child (harness.ts throttleDawnPolling). */
   dawnPollMs?: number;
+  /**
+   * WEBGLUON_TUNE for the children: '0' or '1'; 'both' runs every webgluon system twice, rows
+   * labelled `<system> tune=0` and `<system> tune=1`. Unset: the children inherit the caller's.
+   */
+  tune?: '0' | '1' | 'both';
 }
 
 function usage(): never {
   process.stderr.write(`usage: npm run bench -- [case…] [--repeat N] [--warmup N] [--systems ${SYSTEMS.join(',')}]
                      [--variant V] [--json out.json] [--no-write] [--retries N] [--no-ceiling]
                      [--no-profile] [--profile-repeat N] [--shader-cache fresh|keep|off] [--dawn-poll-ms N]
+                     [--tune 0|1|both]
 cases: ${Object.keys(CASES).join(", ")}, or 'ops' alone (kernel GFLOP/s: npm run bench -- ops [--only S] [--runs N] [--json out.json])
 `);
   process.exit(2);
@@ -98,6 +104,11 @@ function parseOptions(argv: string[]): Options {
     else if (a === '--no-profile') o.profile = false;
     else if (a === '--dawn-poll-ms') o.dawnPollMs = Math.max(0, Number(next()));
     else if (a === '--profile-repeat') o.profileRepeat = Math.max(1, Number(next()) | 0);
+    else if (a === '--tune') {
+      const v = next();
+      if (v !== '0' && v !== '1' && v !== 'both') usage();
+      o.tune = v;
+    }
     else if (a === '--shader-cache') {
       const v = next();
       if (v !== 'fresh' && v !== 'keep' && v !== 'off') usage();
@@ -467,6 +478,12 @@ async function runColdStart(c: string, spec: CaseSpec, v: string, s: string, rep
   }
 }
 
+/** The WEBGLUON_TUNE values a system runs with (only webgluon's systems have a tuner). */
+function tuneSettingsFor(system: string, tune: Options['tune']): (string | undefined)[] {
+  if (tune === undefined || !system.startsWith('webgluon')) return [undefined];
+  return tune === 'both' ? ['0', '1'] : [tune];
+}
+
 async function main(): Promise<void> {
   if (process.argv[2] === 'ops') {
     runOps(process.argv.slice(3));
@@ -495,20 +512,23 @@ async function main(): Promise<void> {
     const variants = o.variant !== undefined && spec.variants.includes(o.variant) ? [o.variant] : spec.variants;
     const systems = (o.systems ?? spec.systems ?? [...SYSTEMS]).filter((s) => !spec.systems || spec.systems.includes(s));
     for (const v of variants) {
-      for (const s of systems) {
+      for (const [s, tune] of systems.flatMap((x) => tuneSettingsFor(x, o.tune).map((t) => [x, t] as const))) {
         const repeat = o.repeat ?? spec.repeat;
-        process.stderr.write(`bench: ${c}${v ? ` ${v}` : ''} on ${s} (repeat ${repeat}) … `);
+        const tuneEnv: NodeJS.ProcessEnv = tune === undefined ? {} : { WEBGLUON_TUNE: tune };
+        const cacheEnv = () => { const sc = shaderCacheEnv(o.shaderCache); return { ...sc, env: { ...sc.env, ...tuneEnv } }; };
+        process.stderr.write(`bench: ${c}${v ? ` ${v}` : ''} on ${s}${tune === undefined ? '' : ` WEBGLUON_TUNE=${tune}`} (repeat ${repeat}) … `);
         const t0 = Date.now();
         let r: CaseResult;
         let more: CaseResult[] = [];
         if (spec.coldStart) {
           r = await runColdStart(c, spec, v, s, repeat, o);
         } else {
-          const out = await runWithRetries(spec.script ?? c, s, v, repeat, o, spec.timeoutS, () => shaderCacheEnv(o.shaderCache));
+          const out = await runWithRetries(spec.script ?? c, s, v, repeat, o, spec.timeoutS, cacheEnv);
           r = failed(out.result, c, v, s, repeat, o, out);
           r.shaderCache = o.shaderCache;
           more = out.more ?? [];
         }
+        if (o.tune === 'both' && tune !== undefined) r.system = `${s} tune=${tune}`;
         results.push(r, ...more);
         const what = r.coldStart ? `cold ${fmtMs(r.coldStart.coldMs)}, warm cache ${fmtMs(r.coldStart.warmCacheMs)}, steady ${fmtMs(r.coldStart.steadyMs)}`
           : r.summary ? `median ${fmtMs(r.summary.medianMs)}, ${r.summary.dispatches} dispatches` : r.error ? `error: ${r.error.split('\n')[0]}` : `skipped: ${r.skipped}`;
@@ -523,7 +543,8 @@ async function main(): Promise<void> {
     for (const s of ['webgluon-hybrid', 'webgluon-eager'].filter((x) => !o.systems || o.systems.includes(x))) {
       process.stderr.write(`bench: kernels of one siamese-train step on ${s} (each kernel alone, ${o.profileRepeat} runs) … `);
       const t0 = Date.now();
-      const p = await runJsonChild<ProfileResult>(join('bench', 'profile.ts'), [s, variant, String(o.profileRepeat)], {}, 1800);
+      const tuneEnv: NodeJS.ProcessEnv = o.tune === '0' || o.tune === '1' ? { WEBGLUON_TUNE: o.tune } : {};
+      const p = await runJsonChild<ProfileResult>(join('bench', 'profile.ts'), [s, variant, String(o.profileRepeat)], tuneEnv, 1800);
       profiles.push('error' in p && !('system' in p) ? { system: s, variant, error: p.error } : p as ProfileResult);
       const got = profiles[profiles.length - 1];
       process.stderr.write(`${got.rows ? `${got.dispatches} kernels, ${fmtMs(got.kernelMs)} of kernels` : got.error ?? got.skipped} (${((Date.now() - t0) / 1000).toFixed(1)} s)\n`);

@@ -6,13 +6,15 @@
 import { anomalyDetection, isRecording } from '../ndarray/autograd.js';
 import { launchableKernel } from '../ndarray/launch.js';
 import { keep } from '../ndarray/scope.js';
+import { ShapeFamilies } from '../ndarray/shape_families.js';
 import { nextSeq } from '../ndarray/tape.js';
 import { Tensor } from '../ndarray/tensor.js';
 import { backendIfReady } from '../runtime/device.js';
 import { flushSync, preparePipelines } from '../runtime/executor.js';
-import { retirePlan, runPlan, runPlanFresh, type Plan, type PlanKernel } from './plan_executor.js';
+import { releasePlan, retirePlan, runPlan, runPlanFresh, type Plan, type PlanKernel } from './plan_executor.js';
 import type { Storage } from '../runtime/storage.js';
 import { checkPlanCall } from './plan_anomaly.js';
+import { tuneLater } from './tune.js';
 import { autodiff } from '../graph/autodiff.js';
 import { dumpGraph, dumper, formatGroups } from '../graph/dump.js';
 import { fuse, type FuseOptions } from '../graph/fuse.js';
@@ -85,7 +87,8 @@ export function compileGraph(graph: Graph, opts: { name?: string; write?: Write;
   });
   write?.('6_memory.txt', `slots: ${memory.slots.map((s) => s.size).join(', ')}\nslot bytes ${memory.slotBytes} (without reuse ${memory.naiveBytes})\n` +
     [...memory.places].map(([n, p]) => `%${n.id} → ${p.kind} ${p.index}`).join('\n'));
-  return { name, graph: g, groups, kernels, inputs: g.inputs, outputs: g.outputs, memory, dispatchCount: kernels.length, state: { slots: null, retired: false } };
+  // Templated kernels are searched for a faster tuning at the next idle point (tune.ts).
+  return tuneLater({ name, graph: g, groups, kernels, inputs: g.inputs, outputs: g.outputs, memory, dispatchCount: kernels.length, state: { slots: null, retired: false } });
 }
 
 export interface CompiledPlans {
@@ -118,13 +121,27 @@ export interface CompiledFunction {
   (...inputs: Tensor[]): Tensor | Tensor[];
   /** Plans compiled so far, by signature (for tests, dumps and benchmarks). */
   readonly plans: Map<string, CompiledPlans>;
+  /** Kernels that share a pipeline with the same kernel at an earlier input shape. */
+  readonly families: ShapeFamilies;
 }
+
+/** Signatures (most recent first) whose plans keep their slots between calls; see keepSlotsOfRecent. */
+const SLOTS_KEPT = 3;
 
 export function compileFunction(fn: TraceFn, opts: CompileOptions = {}): CompiledFunction {
   const name = opts.name ?? (fn.name || 'fn');
   const cache = new Map<string, CompiledPlans>();
   const traces = new Map<string, { graph: Graph; paramKeys: object[] }>();
   const maxSignatures = opts.maxSignatures ?? 8;
+  // A new input shape reuses the pipelines of the shapes before (see shape_families.ts).
+  const families = new ShapeFamilies();
+  const shared = (plan: Plan): Plan => {
+    const kernels = plan.kernels.map((k, i) => {
+      const kernel = families.generalize(`${plan.name}#${i}`, k.kernel);
+      return kernel === k.kernel ? k : { ...k, kernel };
+    });
+    return kernels.every((k, i) => k === plan.kernels[i]) ? plan : { ...plan, kernels };
+  };
 
   const traced = (specs: ValueSpec[], sig: string) => {
     let t = traces.get(sig);
@@ -148,6 +165,20 @@ export function compileFunction(fn: TraceFn, opts: CompileOptions = {}): Compile
     }
   };
 
+  /**
+   * Only the plans of the last few signatures keep their intermediate buffers between calls (a
+   * loop alternates a training size, a last partial batch and an evaluation size): a stream of
+   * new batch sizes then holds the slots of three, not of maxSignatures. Released slots go back to
+   * the pool (queued kernels still run first) and are taken again if the signature comes back.
+   */
+  const keepSlotsOfRecent = () => {
+    let k = cache.size;
+    for (const plans of cache.values()) {
+      if (--k < SLOTS_KEPT) break;
+      for (const plan of [plans.forward, plans.trainForward, plans.backward]) if (plan) releasePlan(plan);
+    }
+  };
+
   const call = (...inputs: Tensor[]): Tensor | Tensor[] => {
     const specs = inputs.map((t, i) => ({ shape: t.shape, dtype: t.dtype, name: `x${i}` }));
     const sig = specs.map((s) => `${s.dtype}[${s.shape.join(',')}]`).join('|');
@@ -168,22 +199,24 @@ export function compileFunction(fn: TraceFn, opts: CompileOptions = {}): Compile
     if (plans) {
       cache.delete(key);
       cache.set(key, plans);
+      keepSlotsOfRecent();
     } else {
       plans = { nOut: t.graph.outputs.length, paramKeys: t.paramKeys };
       if (!training) {
-        plans.forward = compileGraph(t.graph, { name: `${name}_forward`, reuse });
+        plans.forward = shared(compileGraph(t.graph, { name: `${name}_forward`, reuse }));
       } else {
         const wrt = wrtMask.flatMap((w, i) => (w ? [i] : []));
         const b = autodiff(t.graph, wrt.map((i) => t.graph.inputs[i]));
         const fwd = new Graph(t.graph.inputs, [...t.graph.outputs, ...b.saved]);
-        plans.trainForward = compileGraph(fwd, { name: `${name}_train_forward`, reuse });
+        plans.trainForward = shared(compileGraph(fwd, { name: `${name}_train_forward`, reuse }));
         const write = dumper(`${name}_backward`);
         const bg = optimize(b.graph, write);
-        plans.backward = compileGraph(bg, { name: `${name}_backward`, write, reuse });
+        plans.backward = shared(compileGraph(bg, { name: `${name}_backward`, write, reuse }));
         plans.wrt = wrt;
       }
       cache.set(key, plans);
       evict();
+      keepSlotsOfRecent();
       // Every pipeline of the new plans at once, created asynchronously before the first dispatch needs it.
       preparePipelines([plans.forward, plans.trainForward, plans.backward].flatMap((plan) =>
         plan?.kernels.map((k) => ({ kernel: k.kernel, reads: k.reads.length, writes: k.writes.length })) ?? []));
@@ -235,6 +268,6 @@ export function compileFunction(fn: TraceFn, opts: CompileOptions = {}): Compile
     for (const o of outs) o._entry = entry;
     return outs.length === 1 ? outs[0] : outs;
   };
-  return Object.assign(call, { plans: cache }) as CompiledFunction;
+  return Object.assign(call, { plans: cache, families }) as CompiledFunction;
 }
 

@@ -14,6 +14,7 @@ import { nextSeq, runBackward } from './tape.js';
 import { hooks, Tensor } from './tensor.js';
 import { inBackward, raiseAnomalies, watch, type AnomalyOps } from './anomaly.js';
 import { launchableKernel, type GroupKernel } from './launch.js';
+import { ShapeFamilies } from './shape_families.js';
 import { keep } from './scope.js';
 import '../ops/index.js';
 
@@ -36,6 +37,14 @@ function cacheKey(op: OpDef, inputs: readonly (Tensor | number)[], attrs: Attrs)
   return `${op.name}|${JSON.stringify(attrs)}|${parts.join('|')}`;
 }
 
+const families = new ShapeFamilies();
+
+/** The cache key with every input's first axis left out: kernels that differ only in the batch. */
+function batchFreeKey(op: OpDef, inputs: readonly (Tensor | number)[], attrs: Attrs): string {
+  const parts = inputs.map((x) => (typeof x === 'number' ? `#${x}` : `${x.dtype}[*,${x.shape.slice(1).join(',')}]`));
+  return `${op.name}|${JSON.stringify(attrs)}|${parts.join('|')}`;
+}
+
 function compileEager(op: OpDef, inputs: readonly (Tensor | number)[], attrs: Attrs): CachedKernel {
   const key = cacheKey(op, inputs, attrs);
   const hit = kernelCache.get(key);
@@ -46,7 +55,9 @@ function compileEager(op: OpDef, inputs: readonly (Tensor | number)[], attrs: At
   const shape = inferShape(op, leaves.map((l) => l.shape), attrs);
   const node = new Node(op.name, leaves, attrs, shape, outputDType(op, leaves.map((l) => l.dtype), attrs), '');
   const group: FusionGroup = { kind: groupKind(op), nodes: [node], outputs: [node] };
-  const kernel = launchableKernel(group, { mode: 'uniform', label: op.name });
+  // Templates (conv, matmul, pooling) spell their shapes as literals: at a new batch size, the
+  // numbers that follow it are read from a buffer and the pipeline of the last size serves.
+  const kernel = families.generalize(batchFreeKey(op, inputs, attrs), launchableKernel(group, { mode: 'uniform', label: op.name }));
   const entry = { kernel, readFrom: kernel.spec.reads.map((r) => leaves.indexOf(r)) };
   if (kernelCache.size > 20000) kernelCache.clear();
   kernelCache.set(key, entry);

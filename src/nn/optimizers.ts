@@ -118,10 +118,12 @@ export abstract class Optimizer {
 
   /** One fused kernel per parameter: compiles the rule on first use, plans cached by shape. */
   update({ weight, grad, state, lr, wd, t }: UpdateArgs): { weight: Tensor; state: Tensor[] } {
+    // One signature per parameter shape, and a model has more than the default 8 (each plan is
+    // one kernel with no slots); after the first, the shapes share one pipeline (shape_families.ts).
     this.compiled ??= compileFunction(((F: Ops<Tensor>, w: Tensor, g: Tensor, lrT: Tensor, wdT: Tensor, rescale: Tensor, ...st: Tensor[]) => {
       const r = this.rule(F, w, g, st, { lr: lrT, wd: wdT, rescale });
       return [r.weight, ...r.state];
-    }) as unknown as TraceFn, { name: `${this.constructor.name}.update` });
+    }) as unknown as TraceFn, { name: `${this.constructor.name}.update`, maxSignatures: 256 });
     const out = this.compiled(weight, grad, this.scalar(this.stepLr(lr, t)), this.scalar(wd), this.scalar(this.rescaleGrad), ...state);
     const [w, ...next] = Array.isArray(out) ? out : [out];
     return { weight: w, state: next };

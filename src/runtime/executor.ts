@@ -422,6 +422,66 @@ export async function flush(): Promise<void> {
   const b = await readyToFlush();
   flushSync();
   if (b.kind === 'gpu') await raiseErrors(gpuState(b));
+  await runIdleTasks();
+}
+
+/**
+ * Work that wants the GPU to itself (the kernel tuner's timed runs): run by the next awaited
+ * flush() or readback once its own work is done, so it never shares the queue with a step.
+ * A task reports its own errors; nested flushes and readbacks inside a task run no tasks.
+ */
+const idleTasks: (() => Promise<void>)[] = [];
+let idleRunning = false;
+export function whenIdle(task: () => Promise<void>): void {
+  idleTasks.push(task);
+}
+
+async function runIdleTasks(): Promise<void> {
+  if (idleRunning || !idleTasks.length) return;
+  idleRunning = true;
+  try {
+    while (idleTasks.length) await idleTasks.shift()!();
+  } finally {
+    idleRunning = false;
+  }
+}
+
+/**
+ * Wall time, ms, of `repeats` rounds of `dispatches` encoded in one pass and submitted alone on
+ * an idle queue, until the queue reports them done. Not counted in stats() (a measurement, not
+ * the program's work). GPU errors of these dispatches are thrown, naming the kernels.
+ */
+export async function timeDispatches(dispatches: readonly Dispatch[], repeats: number): Promise<number> {
+  const b = await readyToFlush();
+  flushSync();
+  if (b.kind !== 'gpu') throw new DeviceError('timeDispatches needs a GPU backend');
+  const g = gpuState(b);
+  await g.device.queue.onSubmittedWorkDone();
+  g.device.pushErrorScope('validation');
+  const encoder = g.device.createCommandEncoder();
+  const pass = encoder.beginComputePass();
+  let failed: Error | null = null;
+  for (let r = 0; r < repeats && !failed; r++) {
+    for (const d of dispatches) {
+      const spec = forThisDevice(d.kernel, b.subgroupSize);
+      const { pipeline, layout } = g.pipelines.get(spec.wgsl, spec.label, d.reads.length, d.writes.length, spec.meta !== null);
+      const group = bindDispatch(g, d, layout);
+      if (group instanceof Error) { failed = group; break; }
+      pass.setPipeline(pipeline);
+      pass.setBindGroup(0, group);
+      pass.dispatchWorkgroups(spec.workgroups[0], spec.workgroups[1], spec.workgroups[2]);
+    }
+  }
+  pass.end();
+  const t0 = performance.now();
+  g.device.queue.submit([encoder.finish()]);
+  await g.device.queue.onSubmittedWorkDone();
+  const ms = performance.now() - t0;
+  const err = await g.device.popErrorScope();
+  if (failed) throw failed;
+  if (err) throw new DeviceError(`GPU validation error while timing ${dispatches.map((d) => d.kernel.label).join('; ')}: ${err.message}`);
+  await raiseErrors(g);
+  return ms;
 }
 
 async function raiseErrors(g: GpuState): Promise<void> {
@@ -473,6 +533,7 @@ export async function readStorage(s: Storage): Promise<HostArray> {
   const copy = staging.getMappedRange().slice(0, bytes);
   staging.unmap();
   staging.destroy();
+  await runIdleTasks();
   return s.dtype === 'int32' ? new Int32Array(copy) : new Float32Array(copy);
 }
 

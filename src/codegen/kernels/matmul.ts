@@ -82,12 +82,17 @@ export function dotGeometry(ctx: Pick<KernelContext, 'inShapes' | 'outShape' | '
  * - workgroupTiling (0): 1 stages tileK-deep slices of A and B in workgroup memory, shared by a
  *   16 × 16 grid of invocations (a (16·tileM) × (16·tileN) block); what real GPUs want.
  * - tileK (16): depth of a staged slice in the workgroup tiling.
+ * - splitK (0): when set, that many lanes of a workgroup split K between them for one
+ *   tileM × tileN block, summed in workgroup memory at the end: for long K and few outputs (a
+ *   dense layer on a flattened convolution, M = 16, K ≈ 34k), where the other tilings have too few
+ *   blocks to keep lanes busy and read the transposed operand as per-lane gathers.
  */
 export const matmulKernel: KernelTemplate = (ctx) => {
   const g = dotGeometry(ctx);
   if (g.batch * g.M * g.N === 0) return emptyKernel();
   const tm = ctx.tuning.tileM ?? 8;
   const tn = ctx.tuning.tileN ?? 8;
+  if (ctx.tuning.splitK) return splitKTiled(g, Math.min(tm, g.M), Math.min(tn, g.N), ctx.tuning.splitK);
   if (ctx.tuning.workgroupTiling) return workgroupTiled(g, tm, tn, ctx.tuning.tileK ?? 16);
   // A tile wider than the matrix would only compute clamped copies.
   return registerTiled(g, Math.min(tm, g.M), Math.min(tn, g.N), ctx.tuning.workgroupSize ?? 64, ctx.tuning.unrollK ?? 2);
@@ -153,8 +158,7 @@ function registerTiled(g: DotGeometry, tm: number, tn: number, asked: number, un
   emit(`  let row0 = rowTile * ${tm}u;`);
   emit(`  let col0 = colTile * ${tn}u;`);
   emit(`  let bBase = p * ${g.bBatch}u;`);
-  for (let i = 0; i < tm; i++) emit(`  let ${aRow(i)} = p * ${g.aBatch}u + min(row0 + ${i}u, ${last(g.M)}u) * ${g.aM}u;`);
-  for (let j = 0; j < tn; j++) emit(`  let ${bCol(j)} = min(col0 + ${j}u, ${last(g.N)}u) * ${g.bN}u;`);
+  emitOperandBases(emit, g, tm, tn);
   for (let i = 0; i < tm; i++) {
     for (const [q, c] of cs.entries()) emit(`  var acc${i}_${q} = ${vecType(c.width)}();`);
   }
@@ -213,13 +217,8 @@ function workgroupTiled(g: DotGeometry, tm: number, tn: number, tileK: number): 
   emit(`  let group = ${linearGroup(groups)};`);
   // A workgroup-uniform exit, before any barrier, as WGSL's uniformity rules require.
   emit(`  if (group >= ${groups}u) { return; }`);
-  emit(`  let colTile = group % ${colTiles}u;`);
-  emit(`  let rowTile = (group / ${colTiles}u) % ${rowTiles}u;`);
-  emit(`  let p = group / ${colTiles * rowTiles}u;`);
-  emit(`  let row0 = rowTile * ${bm}u;`);
-  emit(`  let col0 = colTile * ${bn}u;`);
+  emitBlockOrigin(emit, g, rowTiles, colTiles, bm, bn);
   emit(`  let aBase = p * ${g.aBatch}u;`);
-  emit(`  let bBase = p * ${g.bBatch}u;`);
   for (let i = 0; i < tm; i++) for (let j = 0; j < tn; j++) emit(`  var acc${i}_${j} = 0.0;`);
   emit(`  for (var kt = 0u; kt < ${kTiles}u; kt++) {`);
   emit(`    let k0 = kt * ${tk}u;`);
@@ -255,6 +254,60 @@ function workgroupTiled(g: DotGeometry, tm: number, tn: number, tileK: number): 
       emit(`    if (m < ${g.M}u && n < ${g.N}u) { let o = outBase + m * ${g.N}u + n; out0[o] = epilogue(acc${i}_${j}, o); } }`);
     }
   }
+  emit(`}`);
+  return { body: lines.join('\n'), workgroups: dispatchGroups(groups) };
+}
+
+/** One block per workgroup: its tile indices, batch `p`, first row and column, and B's batch offset. */
+function emitBlockOrigin(emit: (s: string) => void, g: DotGeometry, rowTiles: number, colTiles: number, rows: number, cols: number): void {
+  emit(`  let colTile = group % ${colTiles}u;`);
+  emit(`  let rowTile = (group / ${colTiles}u) % ${rowTiles}u;`);
+  emit(`  let p = group / ${colTiles * rowTiles}u;`);
+  emit(`  let row0 = rowTile * ${rows}u;`);
+  emit(`  let col0 = colTile * ${cols}u;`);
+  emit(`  let bBase = p * ${g.bBatch}u;`);
+}
+
+/** Where each of a tm × tn block's A rows and B columns starts, clamped to the matrix (loads never branch). */
+function emitOperandBases(emit: (s: string) => void, g: DotGeometry, tm: number, tn: number): void {
+  for (let i = 0; i < tm; i++) emit(`  let aRow${i} = p * ${g.aBatch}u + min(row0 + ${i}u, ${last(g.M)}u) * ${g.aM}u;`);
+  for (let j = 0; j < tn; j++) emit(`  let bCol${j} = min(col0 + ${j}u, ${last(g.N)}u) * ${g.bN}u;`);
+}
+
+/**
+ * K split across the lanes of a workgroup: lane l takes k = l, l + S, l + 2S, … for the whole
+ * tm × tn block, so that neighbouring lanes read neighbouring words of whichever operand runs
+ * along K (one vector load on lavapipe instead of a gather); the S partial blocks meet in
+ * workgroup memory, and each output is summed there by one lane.
+ */
+function splitKTiled(g: DotGeometry, tm: number, tn: number, asked: number): KernelSource {
+  const T = tm * tn;
+  // At most 256 lanes (WebGPU's default limit) and 32 KiB of partial sums.
+  const S = Math.max(1, Math.min(asked, 256, Math.floor(8192 / T)));
+  const rowTiles = Math.ceil(g.M / tm);
+  const colTiles = Math.ceil(g.N / tn);
+  const groups = g.batch * rowTiles * colTiles;
+  const lines: string[] = [`var<workgroup> kernelPartial: array<f32, ${S * T}>;`];
+  const emit = (s: string) => lines.push(s);
+  groupedEntry(S, groups).forEach(emit);
+  emitBlockOrigin(emit, g, rowTiles, colTiles, tm, tn);
+  emitOperandBases(emit, g, tm, tn);
+  for (let t = 0; t < T; t++) emit(`  var acc${t} = 0.0;`);
+  emit(`  for (var k = lid.x; k < ${g.K}u; k += ${S}u) {`);
+  for (let i = 0; i < tm; i++) emit(`    let a${i} = in0[aRow${i} + k * ${g.aK}u];`);
+  for (let j = 0; j < tn; j++) emit(`    let b${j} = in1[bBase + k * ${g.bK}u + bCol${j}];`);
+  for (let i = 0; i < tm; i++) for (let j = 0; j < tn; j++) emit(`    acc${i * tn + j} = fma(a${i}, b${j}, acc${i * tn + j});`);
+  emit(`  }`);
+  // Output t's partial sums are contiguous, so the lane that sums them reads one run.
+  for (let t = 0; t < T; t++) emit(`  kernelPartial[${t * S}u + lid.x] = acc${t};`);
+  emit(`  workgroupBarrier();`);
+  emit(`  for (var t = lid.x; t < ${T}u; t += ${S}u) {`);
+  emit(`    var s = 0.0;`);
+  emit(`    for (var l = 0u; l < ${S}u; l++) { s += kernelPartial[t * ${S}u + l]; }`);
+  emit(`    let m = row0 + t / ${tn}u;`);
+  emit(`    let n = col0 + t % ${tn}u;`);
+  emit(`    if (m < ${g.M}u && n < ${g.N}u) { let o = p * ${g.M * g.N}u + m * ${g.N}u + n; out0[o] = epilogue(s, o); }`);
+  emit(`  }`);
   emit(`}`);
   return { body: lines.join('\n'), workgroups: dispatchGroups(groups) };
 }
