@@ -5,16 +5,13 @@
 # and Sanskrit). Writes $OUT/ablation.md, a table. OMNIGLOT=dir overrides the data folder.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-data="${OMNIGLOT:-../shared/data/omniglot}"
-small2="$data/images_background_small2"
-cli=(npx tsx examples/siamese/cli.ts)
+. examples/siamese/oneshot_recipe.sh
 out="${OUT:-out/ablation}"
 steps="${STEPS:-600}"
 epochs=$(( (steps + 99) / 100 ))
 mkdir -p "$out"
 [ -d "$out/runs-test" ] || "${cli[@]}" make-oneshot-runs --alphabets "$small2/Japanese_(katakana)" --alphabets "$small2/Sanskrit" --runs 20 --seed 1 --out "$out/runs-test"
 
-recipe=(--image-size 28 --tower deep --embedding-dim 64 --loss episode --batch-size 20 --augment --lr-schedule cosine --warmup-steps 50)
 # name | what changes | the recipe's flags with that change
 variants=(
   "recipe|the recipe (oneshot.sh)|${recipe[*]}"

@@ -5,13 +5,10 @@
 # small1's, so they are neither validation nor test alphabets. OMNIGLOT=dir overrides the data folder.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-data="${OMNIGLOT:-../shared/data/omniglot}"
-small2="$data/images_background_small2"
-cli=(npx tsx examples/siamese/cli.ts)
+. examples/siamese/oneshot_recipe.sh
 out="${OUT:-out/oneshot}"
 "${cli[@]}" make-oneshot-runs --alphabets "$small2/Tagalog" --ways 17 --runs 10 --seed 7 --out "$out/runs-val"
 "${cli[@]}" make-oneshot-runs --alphabets "$small2/Japanese_(katakana)" --alphabets "$small2/Sanskrit" --runs 20 --seed 1 --out "$out/runs-test"
-"${cli[@]}" train --train-dir "$data/images_background_small1" --test-dir "$small2/Japanese_(katakana)" --image-size 28 \
-  --tower deep --embedding-dim 64 --loss episode --batch-size 20 --augment --lr-schedule cosine --warmup-steps 50 \
-  --epochs "${EPOCHS:-20}" --steps-per-epoch 100 --eval-runs "$out/runs-val" --patience 4 --out "$out" "$@"
+"${cli[@]}" train --train-dir "$data/images_background_small1" --test-dir "$small2/Japanese_(katakana)" "${recipe[@]}" \
+  --epochs "${EPOCHS:-50}" --steps-per-epoch 100 --eval-runs "$out/runs-val" --patience 8 --out "$out" "$@"
 "${cli[@]}" eval-oneshot --runs "$out/runs-test" --params "$out/best.safetensors" --json "$out/oneshot.json"
