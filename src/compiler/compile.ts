@@ -121,8 +121,6 @@ export interface CompiledFunction {
   (...inputs: Tensor[]): Tensor | Tensor[];
   /** Plans compiled so far, by signature (for tests, dumps and benchmarks). */
   readonly plans: Map<string, CompiledPlans>;
-  /** Kernels that share a pipeline with the same kernel at an earlier input shape. */
-  readonly families: ShapeFamilies;
 }
 
 /** Signatures (most recent first) whose plans keep their slots between calls; see keepSlotsOfRecent. */
@@ -268,6 +266,6 @@ export function compileFunction(fn: TraceFn, opts: CompileOptions = {}): Compile
     for (const o of outs) o._entry = entry;
     return outs.length === 1 ? outs[0] : outs;
   };
-  return Object.assign(call, { plans: cache, families }) as CompiledFunction;
+  return Object.assign(call, { plans: cache }) as CompiledFunction;
 }
 

@@ -32,18 +32,14 @@ function groupKind(op: OpDef): GroupKind {
   return op.kind as GroupKind;
 }
 
-function cacheKey(op: OpDef, inputs: readonly (Tensor | number)[], attrs: Attrs): string {
-  const parts = inputs.map((x) => (typeof x === 'number' ? `#${x}` : `${x.dtype}[${x.shape.join(',')}]`));
+/** `batchFree`: every input's first axis left out, so kernels that differ only in the batch match. */
+function cacheKey(op: OpDef, inputs: readonly (Tensor | number)[], attrs: Attrs, batchFree = false): string {
+  const parts = inputs.map((x) => (typeof x === 'number' ? `#${x}`
+    : `${x.dtype}[${batchFree ? ['*', ...x.shape.slice(1)].join(',') : x.shape.join(',')}]`));
   return `${op.name}|${JSON.stringify(attrs)}|${parts.join('|')}`;
 }
 
 const families = new ShapeFamilies();
-
-/** The cache key with every input's first axis left out: kernels that differ only in the batch. */
-function batchFreeKey(op: OpDef, inputs: readonly (Tensor | number)[], attrs: Attrs): string {
-  const parts = inputs.map((x) => (typeof x === 'number' ? `#${x}` : `${x.dtype}[*,${x.shape.slice(1).join(',')}]`));
-  return `${op.name}|${JSON.stringify(attrs)}|${parts.join('|')}`;
-}
 
 function compileEager(op: OpDef, inputs: readonly (Tensor | number)[], attrs: Attrs): CachedKernel {
   const key = cacheKey(op, inputs, attrs);
@@ -57,7 +53,7 @@ function compileEager(op: OpDef, inputs: readonly (Tensor | number)[], attrs: At
   const group: FusionGroup = { kind: groupKind(op), nodes: [node], outputs: [node] };
   // Templates (conv, matmul, pooling) spell their shapes as literals: at a new batch size, the
   // numbers that follow it are read from a buffer and the pipeline of the last size serves.
-  const kernel = families.generalize(batchFreeKey(op, inputs, attrs), launchableKernel(group, { mode: 'uniform', label: op.name }));
+  const kernel = families.generalize(cacheKey(op, inputs, attrs, true), launchableKernel(group, { mode: 'uniform', label: op.name }));
   const entry = { kernel, readFrom: kernel.spec.reads.map((r) => leaves.indexOf(r)) };
   if (kernelCache.size > 20000) kernelCache.clear();
   kernelCache.set(key, entry);

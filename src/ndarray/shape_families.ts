@@ -95,9 +95,6 @@ function read(kind: Kind, slot: number): string {
 export class ShapeFamilies {
   private readonly families = new Map<string, Family>();
 
-  /** How many kernels came back with a shared text (for tests and benchmarks). */
-  shared = 0;
-
   constructor(private readonly maxFamilies = 4096) {}
 
   generalize(position: string, kernel: GroupKernel): GroupKernel {
@@ -123,7 +120,6 @@ export class ShapeFamilies {
     if (family.varying.size === 0) return kernel;
     if (family.varying.size !== before || family.wgsl === null) family.wgsl = this.text(kernel, lits, family.varying);
     const slots = [...family.varying].sort((a, b) => a - b);
-    this.shared++;
     return { ...kernel, wgsl: family.wgsl, meta: Uint32Array.from(slots, (i) => valueBits(lits[i])) };
   }
 
