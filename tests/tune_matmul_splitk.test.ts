@@ -1,5 +1,5 @@
-// The matmul template's K-split tiling (tuning splitK, one of the tuner's candidates) against the
-// CPU reference: random shapes, transposes, batches, tiles and lane counts, long K included.
+// The matmul template's K-split tiling (tuning splitK, one of the tuner's candidates) and its defaults
+// by shape against the CPU reference: random shapes, transposes, batches, tiles and lanes, long K.
 import { describe, expect, it } from 'vitest';
 import { matmulKernel } from '../src/codegen/kernels/matmul.js';
 import { dotReference } from '../src/cpu/kernels.js';
@@ -38,5 +38,25 @@ describe('matmul splitK vs CPU reference', () => {
     expect(got.length).toBe(want.length);
     // Sums of up to 5000 products of values in [-1, 1), in another order than the reference's.
     expect(maxRelativeError(got, want)).toBeLessThan(1e-4);
+  });
+});
+
+describe('matmul defaults by shape vs CPU reference', () => {
+  // Tiny: one row of 4 columns per lane; long K: the K split; otherwise the 8 × 8 register tile.
+  const cases = [
+    { name: 'tiny (16x2 · 2x256, the last dense layer input gradient)', M: 16, K: 2, N: 256, ta: false, tb: false, marker: 'acc0_0', absent: 'acc1_0' },
+    { name: 'tiny, transposed A', M: 2, K: 16, N: 256, ta: true, tb: false, marker: 'acc0_0', absent: 'acc1_0' },
+    { name: 'long K (a dense layer on a flattened convolution)', M: 16, K: 4100, N: 24, ta: false, tb: true, marker: 'kernelPartial', absent: 'acc7_1' },
+    { name: 'regular', M: 40, K: 300, N: 96, ta: false, tb: false, marker: 'acc7_1', absent: 'kernelPartial' },
+  ];
+  it.each(cases.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
+    const a = randomValue(c.ta ? [c.K, c.M] : [c.M, c.K], 7);
+    const b = randomValue(c.tb ? [c.N, c.K] : [c.K, c.N], 8);
+    const attrs = { transposeA: c.ta, transposeB: c.tb };
+    const source = matmulKernel({ inShapes: [a.shape, b.shape], inDTypes: ['float32', 'float32'], outShape: [c.M, c.N], outDType: 'float32', attrs, tuning: {}, subgroupSize: 0 });
+    expect(source.body).toContain(c.marker);
+    expect(source.body).not.toContain(c.absent);
+    const got = await runTemplate(matmulKernel, [a, b], attrs, [c.M, c.N], {});
+    expect(maxRelativeError(got, dotReference([a, b], attrs, [c.M, c.N]))).toBeLessThan(1e-4);
   });
 });

@@ -1,7 +1,7 @@
 // What the kernel tuner (tune.ts) may try for one fusion group: a handful of settings of the
 // knobs its template reads from `ctx.tuning`, led by the defaults ({}), and a rough work count.
 import { sizeOf } from '../base/types.js';
-import { dotGeometry } from '../codegen/kernels/matmul.js';
+import { dotGeometry, isLongK } from '../codegen/kernels/matmul.js';
 import type { FusionGroup } from '../graph/fuse.js';
 import type { Node } from '../graph/ir.js';
 import { getOp } from '../graph/registry.js';
@@ -25,8 +25,9 @@ export interface TuneTarget {
  */
 const CANDIDATES: Readonly<Record<string, readonly Tuning[]>> = {
   dot: [{}, { tileM: 4, tileN: 8 }, { tileM: 8, tileN: 4, unrollK: 4 }, { workgroupSize: 32 }, { splitK: 64 }],
-  // Long K over few outputs: splitting K first (the budget may end the list early).
-  dotLongK: [{}, { splitK: 64 }, { splitK: 256, tileM: 4, tileN: 4 }, { tileM: 4, tileN: 8 }],
+  // Long K over few outputs: the defaults split K (matmul.ts dotDefaults); the register tiling and
+  // other splits are the alternatives (the budget may end the list early).
+  dotLongK: [{}, { splitK: 256 }, { splitK: 64, tileM: 8, tileN: 8 }, { splitK: 0, tileM: 4, tileN: 8 }],
   conv2d: [{}, { subgroups: 0 }, { lanePixels: 28 }, { workgroupSize: 128 }, { subgroups: 0, tileChannels: 8, tilePixels: 4 }],
   conv2dBackwardData: [{}, { subgroups: 0 }, { lanePixels: 28 }, { workgroupSize: 128 }, { subgroups: 0, tilePixels: 16 }],
   conv2dBackwardWeight: [{}, { subgroups: 0 }, { tilePixels: 4 }, { slideRows: 0 }, { workgroupSize: 128 }, { subgroups: 0, splitRows: 1 }],
@@ -51,7 +52,7 @@ export function tuneTarget(group: FusionGroup): TuneTarget | null {
   if (group.kind === 'kernel') {
     const node = group.nodes[0];
     const k = reductionLength(node);
-    const longK = node.op === 'dot' && k >= 2048 && k >= 8 * sizeOf(node.shape);
+    const longK = node.op === 'dot' && isLongK(sizeOf(node.shape), k);
     const candidates = CANDIDATES[longK ? 'dotLongK' : node.op];
     if (!candidates || node.inputs.some((i) => i.dtype !== 'float32')) return null;
     return { node, candidates, work: sizeOf(node.shape) * k };

@@ -90,13 +90,35 @@ export function dotGeometry(ctx: Pick<KernelContext, 'inShapes' | 'outShape' | '
 export const matmulKernel: KernelTemplate = (ctx) => {
   const g = dotGeometry(ctx);
   if (g.batch * g.M * g.N === 0) return emptyKernel();
-  const tm = ctx.tuning.tileM ?? 8;
-  const tn = ctx.tuning.tileN ?? 8;
-  if (ctx.tuning.splitK) return splitKTiled(g, Math.min(tm, g.M), Math.min(tn, g.N), ctx.tuning.splitK);
-  if (ctx.tuning.workgroupTiling) return workgroupTiled(g, tm, tn, ctx.tuning.tileK ?? 16);
+  const t = { ...dotDefaults(g), ...ctx.tuning };
+  const tm = t.tileM ?? 8;
+  const tn = t.tileN ?? 8;
+  if (t.splitK) return splitKTiled(g, Math.min(tm, g.M), Math.min(tn, g.N), t.splitK);
+  if (t.workgroupTiling) return workgroupTiled(g, tm, tn, t.tileK ?? 16);
   // A tile wider than the matrix would only compute clamped copies.
-  return registerTiled(g, Math.min(tm, g.M), Math.min(tn, g.N), ctx.tuning.workgroupSize ?? 64, ctx.tuning.unrollK ?? 2);
+  return registerTiled(g, Math.min(tm, g.M), Math.min(tn, g.N), t.workgroupSize ?? 64, t.unrollK ?? 2);
 };
+
+/** Below this many multiply-adds a matmul runs in about a millisecond whatever its tiling. */
+const SMALL_DOT = 2 ** 20;
+
+/** Long K over few outputs: a dense layer on a flattened convolution (M = 16, K ≈ 34k, N = 256). */
+export function isLongK(outputs: number, K: number): boolean {
+  return K >= 2048 && K >= 8 * outputs;
+}
+
+/**
+ * The defaults the tuning overrides, by shape. The register tile's cost is mostly compile time
+ * where the work is small: lavapipe's LLVM took 0.4–3 s for an 8 × 8 tile (64 stores, each a
+ * branch per lane, more with a fused epilogue) of a 16 × 2 × 256 matmul that then runs in 1 ms,
+ * so tiny matmuls get one row of 4 columns. Long K splits K over 64 lanes with a 4 × 4 block:
+ * on lavapipe both faster (the Siamese dense layer ~1.5×) and ~1.5 s less to compile than 8 × 8.
+ */
+function dotDefaults(g: DotGeometry): Readonly<Record<string, number>> {
+  if (g.batch * g.M * g.N * g.K <= SMALL_DOT) return { tileM: 1, tileN: 4 };
+  if (isLongK(g.batch * g.M * g.N, g.K)) return { splitK: 64, tileM: 4, tileN: 4 };
+  return {};
+}
 
 /** 0 … n − 1, for unrolling loops in emitted code. */
 export const range = (n: number) => [...Array(n).keys()];
@@ -173,16 +195,21 @@ function registerTiled(g: DotGeometry, tm: number, tn: number, asked: number, un
     emit(`  }`);
   }
   emit(`  let outBase = p * ${g.M * g.N}u;`);
+  // Bounds checks only where a tile can cross the edge: a store under an `if` is a branch per lane
+  // on lavapipe, and 64 of them (with a fused epilogue's loads) took LLVM seconds to compile.
+  const rowsExact = rowTiles * tm === g.M;
+  const colsExact = colGroups * wg * tn === g.N;
   for (let i = 0; i < tm; i++) {
-    emit(`  if (row0 + ${i}u < ${g.M}u) {`);
+    if (!rowsExact) emit(`  if (row0 + ${i}u < ${g.M}u) {`);
     for (const [q, c] of cs.entries()) {
       for (let j = 0; j < c.width; j++) {
         const col = c.start + j;
         const v = c.width === 1 ? `acc${i}_${q}` : `acc${i}_${q}.${'xyzw'[j]}`;
-        emit(`    if (col0 + ${col}u < ${g.N}u) { let o = outBase + (row0 + ${i}u) * ${g.N}u + col0 + ${col}u; out0[o] = epilogue(${v}, o); }`);
+        const store = `{ let o = outBase + (row0 + ${i}u) * ${g.N}u + col0 + ${col}u; out0[o] = epilogue(${v}, o); }`;
+        emit(colsExact ? `    ${store}` : `    if (col0 + ${col}u < ${g.N}u) ${store}`);
       }
     }
-    emit(`  }`);
+    if (!rowsExact) emit(`  }`);
   }
   emit(`}`);
   return { body: lines.join('\n'), workgroups: dispatchGroups(groups) };
