@@ -31,6 +31,14 @@ export interface Ceiling {
   probes: {
     fma: { invocations: number; iterations: number; chains: number; flops: number; ms: number; byChains: Record<string, number> };
     copy: { variant: 'f32' | 'vec4'; bytes: number; ms: number; f32GBs: number; vec4GBs: number };
+    /**
+     * What one load costs inside a kernel's inner loop: the same loop of 8 scalar multiply-add
+     * chains run without and with one f32 load per invocation per iteration (each invocation its
+     * own word, neighbours adjacent), the difference per load, in the time of one invocation's
+     * multiply-add at the FMA ceiling. Tells what share of the ceiling a kernel with a given
+     * ratio of loads to multiply-adds can reach. Absent in results from before it existed.
+     */
+    load?: { invocations: number; iterations: number; msWithout: number; msWith: number; nsPerLoad: number; fmasPerLoad: number };
   };
 }
 
@@ -151,6 +159,52 @@ async function fmaChains(device: GPUDevice, chains: number): Promise<{ iteration
   }
 }
 
+function loadLoopWgsl(withLoad: boolean): string {
+  const cs = [...Array(LOAD_CHAINS).keys()];
+  return `@group(0) @binding(0) var<storage, read_write> out: array<f32>;
+@group(0) @binding(1) var<storage, read> params: array<f32>;
+@group(0) @binding(2) var<storage, read> src: array<f32>;
+@compute @workgroup_size(${WG})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+  let i = gid.x + gid.y * nw.x * ${WG}u;
+  let n = u32(params[3]);
+  let mask = arrayLength(&src) - 1u;
+${cs.map((k) => `  var a${k} = params[0] + f32(i & 1023u) * 1e-6 + ${k}.0;`).join('\n')}
+  for (var k = 0u; k < n; k++) {
+    let x = ${withLoad ? `src[(k * ${WG}u + li) & mask]` : `params[1] + f32(k) * 1e-9`};
+${cs.map((k) => `    a${k} = a${k} * x + params[2];`).join('\n')}
+  }
+  out[i] = ${cs.map((k) => `a${k}`).join(' + ')};
+}`;
+}
+
+const LOAD_CHAINS = 8;
+
+/** The load probe (Ceiling.probes.load): its two loops timed alike, their difference per load. */
+async function loadCost(device: GPUDevice, fmaGflops: number): Promise<NonNullable<Ceiling['probes']['load']>> {
+  const invocations = 1024 * WG;
+  const iterations = 256;
+  const time = async (withLoad: boolean) => {
+    const out = device.createBuffer({ size: invocations * 4, usage: STORAGE });
+    const params = device.createBuffer({ size: 16, usage: STORAGE | COPY_DST });
+    const src = device.createBuffer({ size: 2 ** 20, usage: STORAGE });
+    device.queue.writeBuffer(params, 0, new Float32Array([0.5, 0.9999, 1e-4, iterations]));
+    const p = await probe(device, loadLoopWgsl(withLoad), `ceiling load ${withLoad ? 'with' : 'without'}`, [out, params, src], [false, true, true], grid(invocations));
+    try {
+      await p.run(); // JIT
+      return await best(p);
+    } finally {
+      p.destroy();
+    }
+  };
+  const msWithout = await time(false);
+  const msWith = await time(true);
+  const loads = invocations * iterations;
+  const nsPerLoad = (Math.max(0, msWith - msWithout) * 1e6) / loads;
+  // One invocation's multiply-add (2 FLOPs) at the ceiling takes 2 / GFLOP/s nanoseconds.
+  return { invocations, iterations, msWithout, msWith, nsPerLoad, fmasPerLoad: nsPerLoad / (2 / fmaGflops) };
+}
+
 /** Enough invocations to fill a large GPU (an H100/H200 keeps ~270 k threads resident). */
 const FMA_INVOCATIONS = 8192 * WG;
 
@@ -195,6 +249,7 @@ async function withoutSpinning<T>(f: () => Promise<T>): Promise<T> {
 /** Measures the FMA ceiling and the streaming bandwidth of `device`. */
 export async function measureCeiling(device: GPUDevice, adapter = ''): Promise<Ceiling> {
   const [fma, f32, v4] = await withoutSpinning(async () => [await fmaCeiling(device), await copyBandwidth(device, false), await copyBandwidth(device, true)] as const);
+  const load = await withoutSpinning(() => loadCost(device, fma.gflops));
   const c = f32.gbs >= v4.gbs ? { variant: 'f32' as const, ...f32 } : { variant: 'vec4' as const, ...v4 };
   return {
     fmaGflops: fma.gflops,
@@ -203,6 +258,7 @@ export async function measureCeiling(device: GPUDevice, adapter = ''): Promise<C
     probes: {
       fma: { invocations: fma.invocations, iterations: fma.iterations, chains: fma.chains, flops: fma.flops, ms: fma.ms, byChains: fma.byChains },
       copy: { variant: c.variant, bytes: c.bytes, ms: c.ms, f32GBs: f32.gbs, vec4GBs: v4.gbs },
+      load,
     },
   };
 }
@@ -211,7 +267,8 @@ export function describeCeiling(c: Ceiling): string {
   return `FMA ceiling ${c.fmaGflops.toFixed(1)} GFLOP/s (register-only FMA loop, ${c.probes.fma.invocations} invocations × ` +
     `${c.probes.fma.iterations} iterations × ${c.probes.fma.chains} vec4 chains in one dispatch), streaming bandwidth ${c.bandwidthGBs.toFixed(1)} GB/s ` +
     `(copy kernel over ${(c.probes.copy.bytes / 2 / 2 ** 20).toFixed(0)} MiB, ${c.probes.copy.variant}; f32 ${c.probes.copy.f32GBs.toFixed(1)}, ` +
-    `vec4 ${c.probes.copy.vec4GBs.toFixed(1)} GB/s)`;
+    `vec4 ${c.probes.copy.vec4GBs.toFixed(1)} GB/s)` +
+    (c.probes.load ? `; one f32 load in a loop costs ${c.probes.load.fmasPerLoad.toFixed(1)} multiply-adds at that ceiling (load probe)` : '');
 }
 
 /** `pct(x, of)`: x as a percentage of `of`, for tables. */

@@ -91,6 +91,11 @@ export interface KernelRow {
   count: number;
   /** Time of all of them, each timed alone (mean of the repeats). */
   ms: number;
+  /**
+   * Time the driver took to compile this kernel's pipeline at its first dispatch (the first run of
+   * a fresh copy minus a timed run), once per distinct kernel; NaN when not measured.
+   */
+  jitMs: number;
   flops: number;
   bytes: number;
 }
@@ -104,15 +109,20 @@ export interface StepProfile {
   flops: number;
   bytes: number;
   repeats: number;
+  /** Sum of the kernels' compile times at first dispatch (see KernelRow.jitMs); NaN when not measured. */
+  jitMs: number;
   rows: KernelRow[];
 }
 
 /**
  * Records the dispatches of one call of `step` (which must already have run once: pipelines
  * compiled, buffers allocated), then replays each alone: once untimed, then `repeats` times timed,
- * each submitted and waited for.
+ * each submitted and waited for. With `jit`, each distinct kernel is also run as a fresh copy (its
+ * WGSL with a comment added: a new pipeline for Dawn, the same shader for the driver) and the
+ * first run's excess over a timed run is its compile time; that needs the driver's disk cache off
+ * (MESA_SHADER_CACHE_DISABLE=true), or the copy finds the original's compiled code there.
  */
-export async function profileStep(step: () => Promise<unknown>, repeats = 3): Promise<StepProfile> {
+export async function profileStep(step: () => Promise<unknown>, repeats = 3, jit = false): Promise<StepProfile> {
   const { enqueue, flush, tapDispatches } = await import('../src/runtime/executor.js');
   const { getDevice } = await import('../src/runtime/device.js');
   const recorded: Dispatch[] = [];
@@ -133,6 +143,8 @@ export async function profileStep(step: () => Promise<unknown>, repeats = 3): Pr
     await device.queue.onSubmittedWorkDone();
   };
   const rows = new Map<string, KernelRow>();
+  const compiled = new Set<string>();
+  let jitMs = jit ? 0 : NaN;
   let kernelMs = 0;
   let flops = 0;
   let bytes = 0;
@@ -145,12 +157,23 @@ export async function profileStep(step: () => Promise<unknown>, repeats = 3): Pr
       await done();
     }
     const ms = (performance.now() - t) / repeats;
+    let compileMs = 0;
+    if (jit && !compiled.has(d.kernel.wgsl)) {
+      compiled.add(d.kernel.wgsl);
+      const copy: Dispatch = { ...d, kernel: { ...d.kernel, wgsl: `${d.kernel.wgsl}\n// compile-time probe\n` } };
+      const t1 = performance.now();
+      enqueue(copy);
+      await done();
+      compileMs = Math.max(0, performance.now() - t1 - ms);
+      jitMs += compileMs;
+    }
     const cost = kernelCost(d);
     // Kernels of one plan position (Adam's updates share a label) are one row.
     const label = d.kernel.label.replace(/ @ .*$/, '');
-    const row = rows.get(label) ?? { label, kind: cost.kind, count: 0, ms: 0, flops: 0, bytes: 0 };
+    const row = rows.get(label) ?? { label, kind: cost.kind, count: 0, ms: 0, jitMs: jit ? 0 : NaN, flops: 0, bytes: 0 };
     row.count++;
     row.ms += ms;
+    row.jitMs += compileMs;
     row.flops += cost.flops;
     row.bytes += cost.bytes;
     rows.set(label, row);
@@ -160,7 +183,7 @@ export async function profileStep(step: () => Promise<unknown>, repeats = 3): Pr
   }
   for (const d of recorded) [...d.reads, ...d.writes].forEach((s) => s.release());
   return {
-    stepMs, dispatches: recorded.length, kernelMs, flops, bytes, repeats,
+    stepMs, dispatches: recorded.length, kernelMs, flops, bytes, repeats, jitMs,
     rows: [...rows.values()].sort((a, b) => b.ms - a.ms),
   };
 }
@@ -175,10 +198,12 @@ export function profileTable(p: StepProfile, ceiling: Ceiling | null, title: str
   const lines: string[] = [];
   const fma = ceiling?.fmaGflops;
   const bw = ceiling?.bandwidthGBs;
-  lines.push(`${title}: ${p.dispatches} kernels, each timed alone (mean of ${p.repeats}); ${fmt(p.kernelMs, 0)} ms of kernels in a ${fmt(p.stepMs, 0)} ms step`);
+  const jit = Number.isFinite(p.jitMs);
+  lines.push(`${title}: ${p.dispatches} kernels, each timed alone (mean of ${p.repeats}); ${fmt(p.kernelMs, 0)} ms of kernels in a ${fmt(p.stepMs, 0)} ms step` +
+    (jit ? `; the driver took ${fmt(p.jitMs / 1000, 1)} s to compile them at their first dispatch ("compile ms")` : ''));
   lines.push('');
-  lines.push('| kernel | kind | n | ms | share | GFLOP | GFLOP/s | % FMA ceiling | GB/s | % bandwidth |');
-  lines.push('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  lines.push('| kernel | kind | n | ms | share | GFLOP | GFLOP/s | % FMA ceiling | GB/s | % bandwidth | compile ms |');
+  lines.push('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   const bold = (s: string, on: boolean) => (on && s !== '–' ? `**${s}**` : s);
   const shown = p.rows.slice(0, maxRows);
   for (const r of shown) {
@@ -186,28 +211,28 @@ export function profileTable(p: StepProfile, ceiling: Ceiling | null, title: str
     const gb = r.bytes / r.ms / 1e6;
     const compute = r.kind === 'conv' || r.kind === 'matmul';
     lines.push(`| ${r.label.replace(/\|/g, '\\|')} | ${r.kind} | ${r.count} | ${fmt(r.ms)} | ${pct(r.ms, p.kernelMs)} | ${fmt(r.flops / 1e9, 3)} | ` +
-      `${fmt(gf, 2)} | ${bold(pct(gf, fma), compute)} | ${fmt(gb, 2)} | ${bold(pct(gb, bw), !compute)} |`);
+      `${fmt(gf, 2)} | ${bold(pct(gf, fma), compute)} | ${fmt(gb, 2)} | ${bold(pct(gb, bw), !compute)} | ${fmt(r.jitMs, 0)} |`);
   }
   if (p.rows.length > shown.length) {
     const rest = p.rows.slice(maxRows);
     const ms = rest.reduce((a, r) => a + r.ms, 0);
-    lines.push(`| (${rest.length} more) | | ${rest.reduce((a, r) => a + r.count, 0)} | ${fmt(ms)} | ${pct(ms, p.kernelMs)} | | | | | |`);
+    lines.push(`| (${rest.length} more) | | ${rest.reduce((a, r) => a + r.count, 0)} | ${fmt(ms)} | ${pct(ms, p.kernelMs)} | | | | | | ${fmt(rest.reduce((a, r) => a + r.jitMs, 0), 0)} |`);
   }
-  const byKind = new Map<KernelKind, { ms: number; flops: number; bytes: number }>();
+  const byKind = new Map<KernelKind, { ms: number; jitMs: number; flops: number; bytes: number }>();
   for (const r of p.rows) {
-    const k = byKind.get(r.kind) ?? { ms: 0, flops: 0, bytes: 0 };
-    k.ms += r.ms; k.flops += r.flops; k.bytes += r.bytes;
+    const k = byKind.get(r.kind) ?? { ms: 0, jitMs: 0, flops: 0, bytes: 0 };
+    k.ms += r.ms; k.jitMs += r.jitMs; k.flops += r.flops; k.bytes += r.bytes;
     byKind.set(r.kind, k);
   }
   for (const [kind, k] of [...byKind].sort((a, b) => b[1].ms - a[1].ms)) {
     const gf = k.flops / k.ms / 1e6;
     const gb = k.bytes / k.ms / 1e6;
-    lines.push(`| **all ${kind}** | | | ${fmt(k.ms)} | ${pct(k.ms, p.kernelMs)} | ${fmt(k.flops / 1e9, 3)} | ${fmt(gf, 2)} | ${pct(gf, fma)} | ${fmt(gb, 2)} | ${pct(gb, bw)} |`);
+    lines.push(`| **all ${kind}** | | | ${fmt(k.ms)} | ${pct(k.ms, p.kernelMs)} | ${fmt(k.flops / 1e9, 3)} | ${fmt(gf, 2)} | ${pct(gf, fma)} | ${fmt(gb, 2)} | ${pct(gb, bw)} | ${fmt(k.jitMs, 0)} |`);
   }
   const kgf = p.flops / p.kernelMs / 1e6;
   const sgf = p.flops / p.stepMs / 1e6;
-  lines.push(`| **kernels (sum)** | | ${p.dispatches} | ${fmt(p.kernelMs)} | 100% | ${fmt(p.flops / 1e9, 3)} | ${fmt(kgf, 2)} | ${pct(kgf, fma)} | ${fmt(p.bytes / p.kernelMs / 1e6, 2)} | ${pct(p.bytes / p.kernelMs / 1e6, bw)} |`);
-  lines.push(`| **whole step** | | | ${fmt(p.stepMs)} | | ${fmt(p.flops / 1e9, 3)} | ${fmt(sgf, 2)} | ${pct(sgf, fma)} | | |`);
+  lines.push(`| **kernels (sum)** | | ${p.dispatches} | ${fmt(p.kernelMs)} | 100% | ${fmt(p.flops / 1e9, 3)} | ${fmt(kgf, 2)} | ${pct(kgf, fma)} | ${fmt(p.bytes / p.kernelMs / 1e6, 2)} | ${pct(p.bytes / p.kernelMs / 1e6, bw)} | ${fmt(p.jitMs, 0)} |`);
+  lines.push(`| **whole step** | | | ${fmt(p.stepMs)} | | ${fmt(p.flops / 1e9, 3)} | ${fmt(sgf, 2)} | ${pct(sgf, fma)} | | | |`);
   return lines.join('\n');
 }
 
@@ -226,7 +251,7 @@ async function main(): Promise<void> {
     } else {
       await r.step(); // compile
       await r.step(); // steady
-      const p = await profileStep(() => r.step(), args.repeat);
+      const p = await profileStep(() => r.step(), args.repeat, process.env.MESA_SHADER_CACHE_DISABLE === 'true');
       out = { system: args.system, variant: args.variant, adapter: r.adapter, ...p };
     }
   } catch (e) {

@@ -544,7 +544,9 @@ async function main(): Promise<void> {
       process.stderr.write(`bench: kernels of one siamese-train step on ${s} (each kernel alone, ${o.profileRepeat} runs) … `);
       const t0 = Date.now();
       const tuneEnv: NodeJS.ProcessEnv = o.tune === '0' || o.tune === '1' ? { WEBGLUON_TUNE: o.tune } : {};
-      const p = await runJsonChild<ProfileResult>(join('bench', 'profile.ts'), [s, variant, String(o.profileRepeat)], tuneEnv, 1800);
+      // The driver's disk cache off: the profile also times each kernel's compile (profile.ts).
+      const env = { ...tuneEnv, MESA_SHADER_CACHE_DISABLE: 'true' };
+      const p = await runJsonChild<ProfileResult>(join('bench', 'profile.ts'), [s, variant, String(o.profileRepeat)], env, 1800);
       profiles.push('error' in p && !('system' in p) ? { system: s, variant, error: p.error } : p as ProfileResult);
       const got = profiles[profiles.length - 1];
       process.stderr.write(`${got.rows ? `${got.dispatches} kernels, ${fmtMs(got.kernelMs)} of kernels` : got.error ?? got.skipped} (${((Date.now() - t0) / 1000).toFixed(1)} s)\n`);
