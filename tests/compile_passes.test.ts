@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { compileGraph, optimize } from '../src/compiler/compile.js';
 import { graphSummary } from '../src/graph/dump.js';
 import { fuse } from '../src/graph/fuse.js';
-import { planMemory } from '../src/graph/memory.js';
+import { planMemory, sizeClassOf } from '../src/graph/memory.js';
 import { cse } from '../src/graph/passes/cse.js';
 import { simplify } from '../src/graph/passes/simplify.js';
 import { Symbol, sym } from '../src/graph/symbol.js';
@@ -79,6 +79,23 @@ describe('fusion and memory', () => {
     const mem = planMemory(g, groups);
     expect(mem.slots.length).toBeLessThanOrEqual(2);
     expect(mem.slotBytes).toBeLessThan(mem.naiveBytes);
+  });
+  it('slots are sized in quarter-power classes, and a free slot grows instead of a new one being made', () => {
+    expect([1, 64, 65, 80, 81, 1000, 20_000_000].map(sizeClassOf)).toEqual([64, 64, 80, 80, 96, 1024, 20_971_520]);
+    const g = optimize(trace((F, a, b) => {
+      const small = F.softmax(a); // 5 x 7, dead once its row sums are taken
+      const big = F.softmax(F.mul(F.sum(small, 1, true), b)); // 5 x 2500
+      return F.sum(F.softmax(big), 1, true);
+    }, [spec([5, 7]), spec([5, 2500])]));
+    const mem = planMemory(g, fuse(g));
+    const slotOf = (shape: string) => [...mem.places].filter(([n, p]) => p.kind === 'slot' && n.shape.join('x') === shape)
+      .map(([, p]) => (p as { index: number }).index);
+    // 12,500 elements: the class 14,336, not the power of two 16,384.
+    expect(mem.slots.map((x) => x.size).sort((x, y) => x - y)).toEqual([64, 14336, 14336]);
+    // The 5 x 7 value's slot was grown for a 5 x 2500 one once it was free.
+    const grown = slotOf('5x7')[0];
+    expect(slotOf('5x2500')).toContain(grown);
+    expect(mem.slots[grown].size).toBe(14336);
   });
   it('autodiff saves reductions and recomputes elementwise values', () => {
     const g = optimize(trace((F, a) => F.mul(F.exp(a), F.sum(F.tanh(a), 1, true)), [spec([4, 5])]));

@@ -1,7 +1,8 @@
 // Memory planning: every value a kernel writes gets a place — a graph input's storage (never
 // written), a fresh output storage (returned to the caller each call), or an intermediate slot
 // reused by liveness: a slot is free again once the last kernel reading it has run, and a value
-// takes a free slot of an equal-or-larger size class. Views share their input's place.
+// takes the smallest free slot that holds it, else grows the largest free one. Views share their
+// input's place.
 import type { FusionGroup } from './fuse.js';
 import { Graph, Node } from './ir.js';
 import { getOp } from './registry.js';
@@ -10,7 +11,7 @@ import { sizeOf } from '../base/types.js';
 export type Place = { kind: 'input'; index: number } | { kind: 'output'; index: number } | { kind: 'slot'; index: number };
 
 export interface Slot {
-  /** Elements (4 bytes each), a power of two. */
+  /** Elements (4 bytes each), in size classes of a quarter of a power of two (see sizeClassOf). */
   size: number;
 }
 
@@ -30,7 +31,16 @@ export function storageRoot(n: Node): Node {
   return m;
 }
 
-const sizeClassOf = (n: number) => 2 ** Math.ceil(Math.log2(Math.max(1, n)));
+/**
+ * Elements rounded up to a quarter of their power of two, at least 64 (256 bytes): the classes of
+ * the runtime's buffer pool, so that a slot's buffer has no slack beyond the pool's 25%. Slots
+ * used to be whole powers of two, which made the Siamese step's 80 MiB gradient a 128 MiB slot.
+ */
+export function sizeClassOf(n: number): number {
+  const e = Math.max(64, n);
+  const step = 2 ** Math.floor(Math.log2(e)) / 4;
+  return Math.ceil(e / step) * step;
+}
 
 /** `reuse: false` gives every value its own slot (anomaly detection reads them all after the plan). */
 export function planMemory(graph: Graph, groups: readonly FusionGroup[], opts: { reuse?: boolean } = {}): MemoryPlan {
@@ -59,11 +69,15 @@ export function planMemory(graph: Graph, groups: readonly FusionGroup[], opts: {
       if (places.has(o)) continue;
       const need = sizeClassOf(sizeOf(o.shape));
       naive += need * 4;
-      // Best fit among free slots at least as large.
+      // Best fit among free slots at least as large; else the largest free slot, grown (its
+      // buffer is made after planning, so growing costs the difference, not a second buffer).
       let best = -1;
       for (const s of free) if (slots[s].size >= need && (best < 0 || slots[s].size < slots[best].size)) best = s;
-      if (best >= 0) free.splice(free.indexOf(best), 1);
-      else {
+      if (best < 0) for (const s of free) if (best < 0 || slots[s].size > slots[best].size) best = s;
+      if (best >= 0) {
+        free.splice(free.indexOf(best), 1);
+        slots[best].size = Math.max(slots[best].size, need);
+      } else {
         best = slots.length;
         slots.push({ size: need });
       }
