@@ -5,12 +5,14 @@
 #
 #   1. npm ci (SKIP_CI=1 keeps node_modules as they are)
 #   2. the adapter Dawn picks (it must be the GPU: ALLOW_CPU=1 runs anyway, e.g. on lavapipe)
-#   3. the kernel table (`npm run bench -- ops`) with the default tuning and with
-#      --tuning '{"subgroups":0}' (there is no tuner yet: subgroups are the knob that exists)
+#   3. the kernel table (`npm run bench -- ops`) with the templates' default tuning and with
+#      --tuning '{"subgroups":0}'
 #   4. the cases (Siamese train step, forward, contrastive loss, cold start) for webgluon eager and
 #      hybridized, tfjs-webgpu and pytorch-cpu (skipped without torch), with the per-kernel profile
-#      of the Siamese step and the adapter's ceilings
+#      of the Siamese step (each kernel's compile time included) and the adapter's ceilings
 #   5. the Siamese train step again with subgroups off (WEBGLUON_SUBGROUPS=0)
+#   6. the Siamese train step hybridized with the kernel tuner off and on (--tune both), on an
+#      empty tuning cache, so that the on row's first step includes the search
 #
 # Knobs (environment): REPEAT (timed steps per case, default 5), RUNS (ops runs, default 5),
 # CASES (default "siamese-train siamese-forward contrastive-loss cold-start"), SYSTEMS (default
@@ -81,6 +83,10 @@ log "$TRAIN_CASE with subgroups off (WEBGLUON_SUBGROUPS=0)"
 WEBGLUON_SUBGROUPS=0 npm run --silent bench -- "$TRAIN_CASE" --systems "$TRAIN_SYSTEMS" --repeat "$REPEAT" ${variant_args[@]+"${variant_args[@]}"} \
   --no-write --no-profile --json "$tmp/cases-subgroups0.json"
 
+log "$TRAIN_CASE with the kernel tuner off and on (--tune both, empty tuning cache)"
+WEBGLUON_CACHE="$tmp/tuning-cache" npm run --silent bench -- "$TRAIN_CASE" --systems webgluon-hybrid --tune both --repeat "$REPEAT" \
+  ${variant_args[@]+"${variant_args[@]}"} --no-write --no-profile --json "$tmp/cases-tune.json"
+
 log "writing $OUT"
 mkdir -p "$(dirname "$OUT")"
 node - "$tmp" "$OUT" <<'EOF'
@@ -91,17 +97,17 @@ const [dir, out] = process.argv.slice(2);
 const read = (f) => JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8'));
 const text = (f) => fs.readFileSync(path.join(dir, f), 'utf8').trim();
 const doc = {
-  what: 'bench/gpu.sh: kernels and cases, default tuning and subgroups off',
+  what: 'bench/gpu.sh: kernels and cases, default tuning, subgroups off, the kernel tuner off and on',
   date: new Date().toISOString(),
   machine: `${os.cpus().length}x ${os.cpus()[0]?.model ?? '?'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.platform()} ${os.release()}, Node ${process.version}`,
   nvidiaSmi: text('nvidia-smi.txt'),
   adapter: text('adapter.txt'),
   env: Object.fromEntries(['REPEAT', 'RUNS', 'CASES', 'SYSTEMS', 'OPS_ONLY', 'VARIANT', 'QUICK'].map((k) => [k, process.env[k] ?? null])),
   ops: { default: read('ops-default.json'), subgroupsOff: read('ops-subgroups0.json') },
-  cases: { default: read('cases-default.json'), subgroupsOff: read('cases-subgroups0.json') },
+  cases: { default: read('cases-default.json'), subgroupsOff: read('cases-subgroups0.json'), tuner: read('cases-tune.json') },
 };
 fs.writeFileSync(out, `${JSON.stringify(doc, null, 1)}\n`);
-const tables = [doc.cases.default.table, doc.cases.subgroupsOff.table].join('\n\n');
+const tables = [doc.cases.default.table, doc.cases.subgroupsOff.table, doc.cases.tuner.table].join('\n\n');
 fs.writeFileSync(out.replace(/\.json$/, '') + '.md', `${tables}\n`);
 console.error(`gpu.sh: wrote ${out} and ${out.replace(/\.json$/, '')}.md`);
 EOF

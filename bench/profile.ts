@@ -69,9 +69,13 @@ const RANK: KernelKind[] = ['conv', 'matmul', 'pool', 'reduce', 'elementwise', '
 
 /** Work of one dispatch: FLOPs from its fusion group's shapes, bytes from its buffers. */
 export function kernelCost(d: Dispatch): KernelCost {
-  const bytes = [...d.reads, ...d.writes].reduce((a, s) => a + s.bytes, 0);
   const group = (d.kernel as Partial<GroupKernel>).group;
-  if (!group) return { flops: 0, bytes, kind: 'other' };
+  if (!group) return { flops: 0, bytes: [...d.reads, ...d.writes].reduce((a, s) => a + s.bytes, 0), kind: 'other' };
+  // From the group's shapes, not its buffers': a compiled plan's slot can be larger than the value
+  // it holds this time (slots are shared by liveness and grow to their largest value).
+  const inside = new Set(group.nodes);
+  const read = new Set(group.nodes.flatMap((n) => n.inputs).filter((i) => !inside.has(i) && !i.isScalarConstant));
+  const bytes = [...read, ...group.outputs].reduce((a, n) => a + 4 * prod(n.shape), 0);
   let flops = 0;
   let kind: KernelKind = 'other';
   for (const n of group.nodes) {
