@@ -42,10 +42,10 @@ describe('matmul splitK vs CPU reference', () => {
 });
 
 describe('matmul defaults by shape vs CPU reference', () => {
-  // Tiny: one row of 4 columns per lane; long K: the K split; otherwise the 8 × 8 register tile.
+  // Tiny: one output per lane; long K: the K split; otherwise the 8 × 8 register tile.
   const cases = [
-    { name: 'tiny (16x2 · 2x256, the last dense layer input gradient)', M: 16, K: 2, N: 256, ta: false, tb: false, marker: 'acc0_0', absent: 'acc1_0' },
-    { name: 'tiny, transposed A', M: 2, K: 16, N: 256, ta: true, tb: false, marker: 'acc0_0', absent: 'acc1_0' },
+    { name: 'tiny (16x2 · 2x256, the last dense layer input gradient)', M: 16, K: 2, N: 256, ta: false, tb: false, marker: 'var acc0_0 = f32();', absent: 'acc1_0' },
+    { name: 'tiny, transposed A', M: 2, K: 16, N: 256, ta: true, tb: false, marker: 'var acc0_0 = f32();', absent: 'acc1_0' },
     { name: 'long K (a dense layer on a flattened convolution)', M: 16, K: 4100, N: 24, ta: false, tb: true, marker: 'kernelPartial', absent: 'acc7_1' },
     { name: 'regular', M: 40, K: 300, N: 96, ta: false, tb: false, marker: 'acc7_1', absent: 'kernelPartial' },
   ];

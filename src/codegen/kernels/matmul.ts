@@ -111,14 +111,15 @@ export function isLongK(outputs: number, K: number): boolean {
 }
 
 /**
- * The defaults the tuning overrides, by shape. The register tile's cost is mostly compile time
- * where the work is small: lavapipe's LLVM took 0.4–3 s for an 8 × 8 tile (64 stores, each a
- * branch per lane, more with a fused epilogue) of a 16 × 2 × 256 matmul that then runs in 1 ms,
- * so tiny matmuls get one row of 4 columns. Long K splits K over 64 lanes with a 4 × 4 block:
- * on lavapipe both faster (the Siamese dense layer ~1.5×) and ~1.5 s less to compile than 8 × 8.
+ * The defaults the tuning overrides, by shape. Where the work is small a tile's cost is compile
+ * time: on lavapipe every load and store of the unrolled code is 8 scalar accesses with their own
+ * branches, and LLVM took 0.4–3 s for the 8 × 8 tile of a 16 × 2 × 256 matmul that then runs in
+ * 1 ms (1 × 4 and 1 × 8 were as bad with K = 16, whose short loop the driver unrolls), against
+ * 35–300 ms for one output per lane. Long K splits K over 64 lanes with a 4 × 4 block: on lavapipe
+ * as fast as 8 × 8 or faster (the Siamese dense layer, M = 16: ~1.2×) and ~1.5 s less to compile.
  */
 function dotDefaults(g: DotGeometry): Readonly<Record<string, number>> {
-  if (g.batch * g.M * g.N * g.K <= SMALL_DOT) return { tileM: 1, tileN: 4 };
+  if (g.batch * g.M * g.N * g.K <= SMALL_DOT) return { tileM: 1, tileN: 1, unrollK: 1 };
   if (isLongK(g.batch * g.M * g.N, g.K)) return { splitK: 64, tileM: 4, tileN: 4 };
   return {};
 }
