@@ -1,4 +1,4 @@
-// The adapter's own ceilings, measured with two probes of our own, so that kernels and whole steps
+// The adapter's own ceilings, measured with probes of our own, so that kernels and whole steps
 // can be read as a fraction of what this adapter can do:
 //
 // - FMA ceiling: one dispatch of many workgroups, each invocation running C independent vec4 FMA
@@ -8,6 +8,8 @@
 // - streaming bandwidth: a copy kernel over a large buffer (one read and one write per element),
 //   as f32 and as vec4, each invocation striding over the buffer; bytes = 2 · buffer size. The
 //   best of the two is the ceiling.
+// - load cost: not a ceiling but what bounds a kernel under it: one load in a loop, in
+//   multiply-adds at the FMA ceiling (Ceiling.probes.load).
 //
 // Each probe grows its work until one dispatch takes at least TARGET_MS, then keeps the best of
 // a few runs (timed from submit to onSubmittedWorkDone, so a dispatch's fixed cost is included,
