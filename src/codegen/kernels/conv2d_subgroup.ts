@@ -63,12 +63,15 @@ export function laneRowConv(s: RowTiledConv, S: number, maxPixels: number, workg
   }
   emit(`    }`);
   emit(`  }`);
+  // The stores run as a loop over a private copy of the row, not unrolled: each store through a
+  // fused epilogue (a bias load, its index arithmetic) is a few dozen instructions per lane on
+  // lavapipe, and tp unrolled copies of it were most of LLVM's compile time for this kernel. The
+  // trip count is not a constant, so that the driver does not unroll it back.
+  emit(`  var row = array<f32, ${tp}>(${range(tp).map((p) => `acc${p}`).join(', ')});`);
   emit(`  if (tile < ${tiles}u && ocWanted < ${s.outC}u) {`);
   emit(`    let base = ((n * ${s.outC}u + oc) * ${s.outH}u + outRow) * ${s.outW}u + col0;`);
-  for (const p of range(tp)) {
-    const store = `{ let o = base + ${p}u; out0[o] = epilogue(acc${p}, o); }`;
-    emit(wTiles * tp === s.outW ? `    ${store}` : `    if (col0 + ${p}u < ${s.outW}u) ${store}`);
-  }
+  emit(`    let count = min(${tp}u, ${s.outW}u - col0);`);
+  emit(`    for (var p = 0u; p < count; p++) { let o = base + p; out0[o] = epilogue(row[p], o); }`);
   emit(`  }`);
   emit(`}`);
   return { body: L.join('\n'), workgroups: dispatchGroups(groups), subgroups: true };
