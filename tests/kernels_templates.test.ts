@@ -38,7 +38,7 @@ describe('matmul template vs CPU reference', () => {
     [[5, 9], [3, 5, 4], true, false],
     [[66, 130], [130, 67], false, false],
   ];
-  const tunings: Record<string, number>[] = [{}, { tileM: 3, tileN: 5, unrollK: 4 }, { workgroupTiling: 1 }, { workgroupTiling: 1, tileM: 2, tileN: 3, tileK: 5 }];
+  const tunings: Record<string, number>[] = [{}, { tileM: 3, tileN: 5, unrollK: 4 }, { workgroupTiling: 1 }, { workgroupTiling: 1, tileM: 2, tileN: 3, tileK: 5 }, { storeLoop: 0, tileM: 4, tileN: 3 }];
   it.each(cases.map((c, i) => [JSON.stringify(c), c, i] as const))('%s', async (_name, [as, bs, ta, tb], i) => {
     const a = randomValue(as, 10 + i);
     const b = randomValue(bs, 20 + i);
@@ -46,9 +46,10 @@ describe('matmul template vs CPU reference', () => {
     const n = tb ? bs[bs.length - 2] : bs[bs.length - 1];
     const batch = as.length === 3 ? [as[0]] : bs.length === 3 ? [bs[0]] : [];
     const attrs = { transposeA: ta, transposeB: tb };
-    // Every case runs the default tiling; most also one other (each distinct shape is a pipeline
-    // compile of up to a second or two on lavapipe, so not all of them).
-    const other = [0, 2, 3, 1, 2, 3, 1, 0, 0, 2][i];
+    // Every case runs the default tiling (one output per lane below 2²⁰ multiply-adds, which all of
+    // these are: tune_matmul_splitk.test.ts has the larger defaults); most also one other (each
+    // distinct shape is a pipeline compile of up to a second or two on lavapipe, so not all).
+    const other = [0, 2, 3, 1, 2, 3, 1, 4, 4, 2][i];
     for (const tuning of other ? [tunings[0], tunings[other]] : [tunings[0]]) {
       await compare(matmulKernel, dotReference, [a, b], attrs, [...batch, m, n], tuning);
     }
@@ -103,6 +104,8 @@ describe('conv2d subgroup kernels vs CPU references', () => {
     [(S) => ({ x: [1, S, 9, 11], w: [S, S, 3, 3], stride: [2, 2], pad: [1, 1] }), {}],
     [(S) => ({ x: [3, 2 * S, 6, 5], w: [2 * S + 1, 2 * S, 2, 1], stride: [1, 2], pad: [0, 0] }), { workgroupSize: 1 }],
     [(S) => ({ x: [2, S + 4, 11, 101], w: [S, S + 4, 5, 5], stride: [1, 1], pad: [0, 0] }), { lanePixels: 7, tilePixels: 5 }],
+    // The unrolled stores (a tuner candidate; the default is a loop), with a ragged last tile.
+    [(S) => ({ x: [2, S + 1, 7, 60], w: [S + 2, S + 1, 3, 5], stride: [1, 1], pad: [1, 2] }), { storeLoop: 0, lanePixels: 25 }],
   ];
   it.each(cases.map(([c, t], i) => [`${JSON.stringify(c(8))} at 8 lanes`, c, t, i] as const))('%s', async (_name, caseFor, tuning, i) => {
     const size = await deviceSubgroupSize();

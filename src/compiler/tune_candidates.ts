@@ -24,12 +24,14 @@ export interface TuneTarget {
  * convolutions, the strategy for pooling's backward and for long reductions.
  */
 const CANDIDATES: Readonly<Record<string, readonly Tuning[]>> = {
-  dot: [{}, { tileM: 4, tileN: 8 }, { tileM: 8, tileN: 4, unrollK: 4 }, { workgroupSize: 32 }, { splitK: 64 }],
+  // storeLoop: 0 second: the default store loop compiles ~2x faster on lavapipe and may run a few
+  // percent slower there; the tuner keeps the unrolled stores where they win.
+  dot: [{}, { storeLoop: 0 }, { tileM: 4, tileN: 8 }, { tileM: 8, tileN: 4, unrollK: 4 }, { workgroupSize: 32 }, { splitK: 64 }],
   // Long K over few outputs: the defaults split K (matmul.ts dotDefaults); the register tiling and
   // other splits are the alternatives (the budget may end the list early).
   dotLongK: [{}, { splitK: 256 }, { splitK: 64, tileM: 8, tileN: 8 }, { splitK: 0, tileM: 4, tileN: 8 }],
-  conv2d: [{}, { subgroups: 0 }, { lanePixels: 28 }, { workgroupSize: 128 }, { subgroups: 0, tileChannels: 8, tilePixels: 4 }],
-  conv2dBackwardData: [{}, { subgroups: 0 }, { lanePixels: 28 }, { workgroupSize: 128 }, { subgroups: 0, tilePixels: 16 }],
+  conv2d: [{}, { storeLoop: 0 }, { subgroups: 0 }, { lanePixels: 28 }, { workgroupSize: 128 }, { subgroups: 0, tileChannels: 8, tilePixels: 4 }],
+  conv2dBackwardData: [{}, { storeLoop: 0 }, { subgroups: 0 }, { lanePixels: 28 }, { workgroupSize: 128 }, { subgroups: 0, tilePixels: 16 }],
   conv2dBackwardWeight: [{}, { subgroups: 0 }, { tilePixels: 4 }, { slideRows: 0 }, { workgroupSize: 128 }, { subgroups: 0, splitRows: 1 }],
   pool2dBackward: [{}, { poolBackwardPerWindow: 0 }],
   reduce: [{}, { reduceWorkgroupMin: 64 }, { reduceWorkgroupMin: 2 ** 30 }],

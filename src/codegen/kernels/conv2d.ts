@@ -135,7 +135,8 @@ function rowTile(tuning: Readonly<Record<string, number>>, outC: number, outW: n
 /**
  * Subgroup kernels (conv2d_subgroup.ts) when the device has subgroups and the output has at least
  * a subgroup's worth of channels (tuning subgroups: 0 turns them off; lanePixels caps the pixels a
- * lane holds, 56: the 50-column rows of the Siamese dx in one tile); otherwise the row-tiled kernel.
+ * lane holds, 56: the 50-column rows of the Siamese dx in one tile; storeLoop: 0 unrolls the
+ * stores); otherwise the row-tiled kernel.
  */
 function useSubgroups(ctx: KernelContext, channels: number): boolean {
   return ctx.subgroupSize > 0 && (ctx.tuning.subgroups ?? 1) !== 0 && channels >= ctx.subgroupSize;
@@ -143,7 +144,7 @@ function useSubgroups(ctx: KernelContext, channels: number): boolean {
 
 function rowConv(ctx: KernelContext, s: RowTiledConv): KernelSource {
   const wg = ctx.tuning.workgroupSize ?? 64;
-  if (useSubgroups(ctx, s.outC)) return laneRowConv(s, ctx.subgroupSize, ctx.tuning.lanePixels ?? 56, wg);
+  if (useSubgroups(ctx, s.outC)) return laneRowConv(s, ctx.subgroupSize, ctx.tuning.lanePixels ?? 56, wg, (ctx.tuning.storeLoop ?? 1) !== 0);
   const [tc, tp] = rowTile(ctx.tuning, s.outC, s.outW);
   return rowTiled(s, tc, tp, wg);
 }

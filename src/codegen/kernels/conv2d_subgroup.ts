@@ -22,7 +22,7 @@ function lanesPerWorkgroup(asked: number, subgroup: number): number {
  * l, l + S, …, and every lane reads the segment through subgroupShuffle. Each lane loads its own
  * channel's KW weights.
  */
-export function laneRowConv(s: RowTiledConv, S: number, maxPixels: number, workgroupSize: number): KernelSource {
+export function laneRowConv(s: RowTiledConv, S: number, maxPixels: number, workgroupSize: number, storeLoop = true): KernelSource {
   const wg = lanesPerWorkgroup(workgroupSize, S);
   const perGroup = wg / S;
   const cGroups = Math.ceil(s.outC / S);
@@ -63,15 +63,23 @@ export function laneRowConv(s: RowTiledConv, S: number, maxPixels: number, workg
   }
   emit(`    }`);
   emit(`  }`);
-  // The stores run as a loop over a private copy of the row, not unrolled: each store through a
-  // fused epilogue (a bias load, its index arithmetic) is a few dozen instructions per lane on
-  // lavapipe, and tp unrolled copies of it were most of LLVM's compile time for this kernel. The
-  // trip count is not a constant, so that the driver does not unroll it back.
-  emit(`  var row = array<f32, ${tp}>(${range(tp).map((p) => `acc${p}`).join(', ')});`);
+  // By default the stores run as a loop over a private copy of the row, not unrolled: each store
+  // through a fused epilogue (a bias load, its index arithmetic) is a few dozen instructions per
+  // lane on lavapipe, and tp unrolled copies of it were most of LLVM's compile time for this
+  // kernel (1.2-2.2 s, 0.3 s as a loop). The trip count is not a constant, so that the driver does
+  // not unroll it back. storeLoop: 0 (a tuner candidate) unrolls them.
+  if (storeLoop) emit(`  var row = array<f32, ${tp}>(${range(tp).map((p) => `acc${p}`).join(', ')});`);
   emit(`  if (tile < ${tiles}u && ocWanted < ${s.outC}u) {`);
   emit(`    let base = ((n * ${s.outC}u + oc) * ${s.outH}u + outRow) * ${s.outW}u + col0;`);
-  emit(`    let count = min(${tp}u, ${s.outW}u - col0);`);
-  emit(`    for (var p = 0u; p < count; p++) { let o = base + p; out0[o] = epilogue(row[p], o); }`);
+  if (storeLoop) {
+    emit(`    let count = min(${tp}u, ${s.outW}u - col0);`);
+    emit(`    for (var p = 0u; p < count; p++) { let o = base + p; out0[o] = epilogue(row[p], o); }`);
+  } else {
+    for (const p of range(tp)) {
+      const store = `{ let o = base + ${p}u; out0[o] = epilogue(acc${p}, o); }`;
+      emit(wTiles * tp === s.outW ? `    ${store}` : `    if (col0 + ${p}u < ${s.outW}u) ${store}`);
+    }
+  }
   emit(`  }`);
   emit(`}`);
   return { body: L.join('\n'), workgroups: dispatchGroups(groups), subgroups: true };

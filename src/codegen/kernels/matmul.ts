@@ -79,6 +79,7 @@ export function dotGeometry(ctx: Pick<KernelContext, 'inShapes' | 'outShape' | '
  * - tileM, tileN (8, 8): outputs per invocation, rows × columns, held in registers.
  * - unrollK (2): K steps per loop iteration in the register tiling (A rows read as vecN).
  * - workgroupSize (64): invocations per workgroup in the register tiling.
+ * - storeLoop (1): the register tile's stores as a loop (0: unrolled; see registerTiled).
  * - workgroupTiling (0): 1 stages tileK-deep slices of A and B in workgroup memory, shared by a
  *   16 × 16 grid of invocations (a (16·tileM) × (16·tileN) block); what real GPUs want.
  * - tileK (16): depth of a staged slice in the workgroup tiling.
@@ -96,7 +97,7 @@ export const matmulKernel: KernelTemplate = (ctx) => {
   if (t.splitK) return splitKTiled(g, Math.min(tm, g.M), Math.min(tn, g.N), t.splitK);
   if (t.workgroupTiling) return workgroupTiled(g, tm, tn, t.tileK ?? 16);
   // A tile wider than the matrix would only compute clamped copies.
-  return registerTiled(g, Math.min(tm, g.M), Math.min(tn, g.N), t.workgroupSize ?? 64, t.unrollK ?? 2);
+  return registerTiled(g, Math.min(tm, g.M), Math.min(tn, g.N), t.workgroupSize ?? 64, t.unrollK ?? 2, (t.storeLoop ?? 1) !== 0);
 };
 
 /** Below this many multiply-adds a matmul runs in about a millisecond whatever its tiling. */
@@ -137,7 +138,7 @@ function chunks(tn: number): { start: number; width: number }[] {
  * same, so on lavapipe (which runs invocations as SIMD lanes) A's loads are uniform scalar loads;
  * K runs unrollK steps at a time, each A row segment read as one vector, each B row as vec4s.
  */
-function registerTiled(g: DotGeometry, tm: number, tn: number, asked: number, unroll: number): KernelSource {
+function registerTiled(g: DotGeometry, tm: number, tn: number, asked: number, unroll: number, storeLoop: boolean): KernelSource {
   const rowTiles = Math.ceil(g.M / tm);
   const colTiles = Math.ceil(g.N / tn);
   // Lanes past the last column tile only compute clamped copies: with few columns (a dense layer
@@ -199,6 +200,21 @@ function registerTiled(g: DotGeometry, tm: number, tn: number, asked: number, un
     emit(`  }`);
   }
   emit(`  let outBase = p * ${g.M * g.N}u;`);
+  if (storeLoop && tm * tn > 4) {
+    // The tile's stores as a loop over a private copy, its trip count not a constant (the driver
+    // would unroll it back): unrolled, each store through the epilogue is a few dozen instructions
+    // per lane on lavapipe, and 64 of them were most of LLVM's compile time for this kernel.
+    const elems = range(tm).flatMap((i) => cs.flatMap((c, q) => range(c.width).map((j) => (c.width === 1 ? `acc${i}_${q}` : `acc${i}_${q}.${'xyzw'[j]}`))));
+    emit(`  var tile = array<f32, ${tm * tn}>(${elems.join(', ')});`);
+    emit(`  let rows = min(${tm}u, ${g.M}u - row0);`);
+    emit(`  let cols = min(${tn}u, ${g.N}u - min(col0, ${g.N}u));`);
+    emit(`  for (var t = 0u; t < rows * ${tn}u; t++) {`);
+    emit(`    let j = t % ${tn}u;`);
+    emit(`    if (j < cols) { let o = outBase + (row0 + t / ${tn}u) * ${g.N}u + col0 + j; out0[o] = epilogue(tile[t], o); }`);
+    emit(`  }`);
+    emit(`}`);
+    return { body: lines.join('\n'), workgroups: dispatchGroups(groups) };
+  }
   // Bounds checks only where a tile can cross the edge: a store under an `if` is a branch per lane
   // on lavapipe, and 64 of them (with a fused epilogue's loads) took LLVM seconds to compile.
   const rowsExact = rowTiles * tm === g.M;
