@@ -7,27 +7,20 @@ import { writeFileAtomicSync } from './data/atomic_write.js';
 import type { TuningRecord, TuningStore } from './compiler/tune.js';
 
 type Adapters = Record<string, Record<string, TuningRecord>>;
-/**
- * 2: the matmul defaults became shape-dependent (tiny matmuls, long K), and a stored winner is
- * applied over the defaults, so a version 1 winner would now mean another kernel than the one it
- * beat: those files are left alone and searched again.
- */
-const VERSION = 2;
-
 interface TuningFile {
-  version: typeof VERSION;
+  version: 1;
   adapters: Adapters;
 }
 
 /** The same folder as the example's data caches: WEBGLUON_CACHE, else ~/.cache/webgluon. */
 export function defaultTuningFile(): string {
-  return join(process.env.WEBGLUON_CACHE ?? join(homedir(), '.cache', 'webgluon'), `tuning-v${VERSION}.json`);
+  return join(process.env.WEBGLUON_CACHE ?? join(homedir(), '.cache', 'webgluon'), 'tuning-v1.json');
 }
 
 function readAdapters(path: string): Adapters {
   try {
     const parsed = JSON.parse(readFileSync(path, 'utf8')) as Partial<TuningFile>;
-    return parsed.version === VERSION && parsed.adapters && typeof parsed.adapters === 'object' ? parsed.adapters : {};
+    return parsed.version === 1 && parsed.adapters && typeof parsed.adapters === 'object' ? parsed.adapters : {};
   } catch {
     // Missing or damaged: searched again, and written whole at the next result.
     return {};
@@ -56,7 +49,7 @@ export function fileTuningStore(path: string = defaultTuningFile()): TuningStore
       adapters = merged;
       try {
         mkdirSync(dirname(path), { recursive: true });
-        writeFileAtomicSync(path, `${JSON.stringify({ version: VERSION, adapters } satisfies TuningFile, null, 1)}\n`);
+        writeFileAtomicSync(path, `${JSON.stringify({ version: 1, adapters } satisfies TuningFile, null, 1)}\n`);
       } catch (e) {
         if (!warned) console.warn(`webgluon: kernel tuning results stay in memory: ${(e as Error).message}`);
         warned = true;
