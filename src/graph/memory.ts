@@ -7,6 +7,7 @@ import type { FusionGroup } from './fuse.js';
 import { Graph, Node } from './ir.js';
 import { getOp } from './registry.js';
 import { sizeOf } from '../base/types.js';
+import { quarterPowerClass } from '../base/size_class.js';
 
 export type Place = { kind: 'input'; index: number } | { kind: 'output'; index: number } | { kind: 'slot'; index: number };
 
@@ -32,14 +33,12 @@ export function storageRoot(n: Node): Node {
 }
 
 /**
- * Elements rounded up to a quarter of their power of two, at least 64 (256 bytes): the classes of
- * the runtime's buffer pool, so that a slot's buffer has no slack beyond the pool's 25%. Slots
- * used to be whole powers of two, which made the Siamese step's 80 MiB gradient a 128 MiB slot.
+ * Elements in the runtime buffer pool's classes (at least 64 = 256 bytes), so that a slot's buffer
+ * has no slack beyond the pool's 25%. Slots used to be whole powers of two, which made the Siamese
+ * step's 80 MiB gradient a 128 MiB slot.
  */
 export function sizeClassOf(n: number): number {
-  const e = Math.max(64, n);
-  const step = 2 ** Math.floor(Math.log2(e)) / 4;
-  return Math.ceil(e / step) * step;
+  return quarterPowerClass(n, 64);
 }
 
 /** `reuse: false` gives every value its own slot (anomaly detection reads them all after the plan). */

@@ -1,5 +1,6 @@
 // GPU buffers come from size-classed free lists, so a training loop that repeats the same
 // shapes reuses buffers and creates none after its first step.
+import { quarterPowerClass } from '../base/size_class.js';
 import { counters, noteLive } from './stats.js';
 import { noteAcquired } from './memory_pressure.js';
 import { BufferUsage } from './gpu_constants.js';
@@ -8,10 +9,7 @@ const USAGE = () => BufferUsage.STORAGE | BufferUsage.COPY_SRC | BufferUsage.COP
 
 /** Size classes: 256 B, then four steps per power of two (at most 25% slack). */
 export function sizeClass(bytes: number): number {
-  const b = Math.max(256, bytes);
-  const p = 2 ** Math.floor(Math.log2(b));
-  const step = p / 4;
-  return Math.ceil(b / step) * step;
+  return quarterPowerClass(bytes, 256);
 }
 
 export class BufferPool {
